@@ -1,0 +1,197 @@
+"""What every actor of the charge point shares: the context it is given, the directory of
+its peers, and the base class that reports its exits to the supervisor.
+
+Actors find each other by name through the :class:`Directory`, never by a stored
+``ActorRef``: after a restart a peer has a new reference under the same name.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pykka
+
+from messages.lifecycle import ChildExited, ExitReason, InjectCrash, Ping, Pong
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from actors.clock import Clock
+    from supervisor.config import ChargePointConfig, ModuleConfig
+
+__all__ = ["ActorContext", "Directory", "SupervisedActor"]
+
+log = logging.getLogger(__name__)
+
+
+class Directory:
+    """Current reference of every named actor, and who subscribed to which event type.
+
+    Written by the supervisor (register on start, unregister on exit); read by actors from
+    their own threads. Subscriptions are by name, so they survive restarts.
+    """
+
+    def __init__(self) -> None:
+        self._refs: dict[str, pykka.ActorRef[Any]] = {}
+        self._subscribers: dict[type, list[str]] = defaultdict(list)
+        self._lock = threading.Lock()
+
+    def register(self, name: str, ref: pykka.ActorRef[Any]) -> None:
+        with self._lock:
+            self._refs[name] = ref
+
+    def unregister(self, name: str, actor_urn: str) -> None:
+        """Forget ``name`` only if it still points to that incarnation."""
+        with self._lock:
+            ref = self._refs.get(name)
+            if ref is not None and ref.actor_urn == actor_urn:
+                del self._refs[name]
+
+    def get(self, name: str) -> pykka.ActorRef[Any] | None:
+        with self._lock:
+            return self._refs.get(name)
+
+    def names(self, prefix: str = "") -> list[str]:
+        with self._lock:
+            return sorted(n for n in self._refs if n.startswith(prefix))
+
+    def tell(self, name: str, message: object) -> bool:
+        """Send to the named actor; False (and a log line) when it is not running now."""
+        ref = self.get(name)
+        if ref is None:
+            log.warning("no actor %s to take %s", name, type(message).__name__)
+            return False
+        try:
+            ref.tell(message)
+        except pykka.ActorDeadError:
+            log.warning("actor %s died before taking %s", name, type(message).__name__)
+            return False
+        return True
+
+    def ask(self, name: str, message: object, timeout: float = 5.0) -> Any:
+        """Query the named actor and wait for its reply (every ask has a timeout)."""
+        ref = self.get(name)
+        if ref is None:
+            msg = f"no actor {name}"
+            raise pykka.ActorDeadError(msg)
+        return ref.ask(message, timeout=timeout)
+
+    def subscribe(self, event_type: type, name: str) -> None:
+        with self._lock:
+            if name not in self._subscribers[event_type]:
+                self._subscribers[event_type].append(name)
+
+    def publish(self, event: object) -> None:
+        """Tell ``event`` to every actor subscribed to its type."""
+        with self._lock:
+            names = list(self._subscribers.get(type(event), ()))
+        for name in names:
+            self.tell(name, event)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActorContext:
+    """Everything an actor is given at start instead of reaching for globals."""
+
+    clock: Clock
+    directory: Directory
+    options: ModuleConfig
+    """The module options (the seed's and ours)."""
+    config: ChargePointConfig
+    """The charge point configuration (OCPP keys), as loaded at start."""
+    crash_on_start: set[str] = field(default_factory=set)
+    """Test hook: names whose next incarnation fails in ``on_start``."""
+
+
+class SupervisedActor(pykka.ThreadingActor):
+    """Base of every actor: table dispatch, and exit reports to the supervisor.
+
+    Subclasses set ``HANDLERS`` (message type → method name) and override
+    :meth:`started` / :meth:`stopping` instead of pykka's ``on_start`` / ``on_stop``.
+    pykka calls neither ``on_failure`` nor ``on_stop`` when ``on_start`` raises, so the
+    wrapper here reports that case itself; otherwise the supervisor would never know.
+    """
+
+    HANDLERS: ClassVar[Mapping[type, str]] = {}
+    SUBSCRIBES: ClassVar[tuple[type, ...]] = ()
+    """Event types this actor wants from :meth:`Directory.publish`."""
+    use_daemon_thread = True
+
+    def __init__(self, ctx: ActorContext, name: str, supervisor: str = "supervisor") -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.name = name
+        self._supervisor = supervisor
+        self.log = logging.getLogger(f"ocpp_cp.{name}")
+
+    # --- helpers for subclasses -------------------------------------------------------
+
+    def tell(self, name: str, message: object) -> bool:
+        return self.ctx.directory.tell(name, message)
+
+    def publish(self, event: object) -> None:
+        self.ctx.directory.publish(event)
+
+    def after(self, delay: float, message: object) -> Any:
+        """Tell this actor ``message`` in ``delay`` seconds on the injected clock."""
+        return self.ctx.clock.call_later(delay, self.actor_ref, message)
+
+    def every(self, interval: float, message: object) -> Any:
+        return self.ctx.clock.call_every(interval, self.actor_ref, message)
+
+    def started(self) -> None:
+        """Runs in the actor's thread before any message; build state here."""
+
+    def stopping(self) -> None:
+        """Runs in the actor's thread on a graceful stop; release resources here."""
+
+    # --- pykka hooks --------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        try:
+            if self.name in self.ctx.crash_on_start:
+                self.ctx.crash_on_start.discard(self.name)
+                msg = "crash injected in on_start"
+                raise RuntimeError(msg)
+            self.started()
+        except Exception as exc:
+            self.log.exception("failed to start")
+            self._report(ExitReason.CRASH, f"on_start: {type(exc).__name__}: {exc}")
+            raise
+
+    def on_stop(self) -> None:
+        try:
+            self.stopping()
+        finally:
+            self._report(ExitReason.SHUTDOWN)
+
+    def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
+        self._report(ExitReason.CRASH, f"{getattr(exception_type, '__name__', '?')}: {exception_value}")
+
+    def on_receive(self, message: Any) -> Any:
+        method = self.HANDLERS.get(type(message))
+        if method is not None:
+            return getattr(self, method)(message)
+        if isinstance(message, Ping):
+            return Pong(actor_urn=self.actor_urn)
+        if isinstance(message, InjectCrash):
+            if message.in_on_start:
+                self.ctx.crash_on_start.add(self.name)
+            msg = f"crash injected into {self.name}"
+            raise RuntimeError(msg)
+        msg = f"{type(self).__name__} has no handler for {type(message).__name__}"
+        raise TypeError(msg)
+
+    def _report(self, reason: ExitReason, detail: str = "") -> None:
+        exited = ChildExited(child_id=self.name, actor_urn=self.actor_urn, reason=reason, detail=detail)
+        self.ctx.directory.unregister(self.name, self.actor_urn)
+        supervisor = self.ctx.directory.get(self._supervisor)
+        if supervisor is not None:
+            try:
+                supervisor.tell(exited)
+            except pykka.ActorDeadError:
+                pass  # the supervisor itself is stopping: nobody to restart us

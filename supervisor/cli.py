@@ -1,0 +1,142 @@
+"""``ocpp-cp``: the command line of the charge point.
+
+Exit codes: 0 after a clean stop, 2 for a configuration error (one line on stderr naming
+the file, the key and the rule), 70 when the supervisor gave up (restart intensity
+exceeded; systemd restarts us).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from supervisor.config import ConfigError, load_charge_point_config, load_module_config
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from supervisor.config import ChargePointConfig, ModuleConfig
+
+__all__ = ["EXIT_CONFIG", "EXIT_GAVE_UP", "main"]
+
+EXIT_CONFIG = 2
+EXIT_GAVE_UP = 70
+
+log = logging.getLogger("ocpp_cp")
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE",
+                        help="module config file (JSON object of module options); default: all defaults")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="Option=Value",
+                        help="override one module option, e.g. --set EvseCount=4 (repeatable)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ocpp-cp", description="OCPP-J 1.6 charge point.")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the charge point", description=(
+        "Run the charge point against the CSMS of its charge point config until SIGTERM/SIGINT."))
+    _add_config_arguments(run)
+
+    check = commands.add_parser("check-config", help="check a configuration without starting anything",
+                                description="Load and validate the module and charge point configs.")
+    _add_config_arguments(check)
+
+    demo = commands.add_parser("demo", help="run against a bundled local CSMS and show the traffic",
+                               description=("Start a small CSMS on loopback and the charge point on its "
+                                            "embedded defaults, and print every frame between them."))
+    demo.add_argument("--evses", type=int, default=4, metavar="N", help="simulated EVSEs (1..128, default 4)")
+    demo.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+                      help="stop after this many seconds (default: run until Ctrl-C)")
+    demo.add_argument("--set", dest="overrides", action="append", default=[], metavar="Option=Value",
+                      help="override one module option (repeatable)")
+    return parser
+
+
+def _load(config: str | None, overrides: Sequence[str]) -> tuple[ModuleConfig, ChargePointConfig]:
+    options = load_module_config(config, overrides)
+    return options, load_charge_point_config(options)
+
+
+def _run_until_stopped(options: ModuleConfig, config: ChargePointConfig, duration: float | None = None) -> int:
+    """Start the charge point, wait for SIGTERM/SIGINT (or ``duration``), stop it cleanly."""
+    from supervisor.app import ChargePointApp  # deferred: check-config starts nothing
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    app = ChargePointApp(options, config)
+    app.start()
+    log.info("charge point %s started with %s EVSE(s)", config.charge_point_id, options["EvseCount"])
+    waiter = threading.Thread(target=lambda: (app.gave_up.wait(), stop.set()), daemon=True)
+    waiter.start()
+    stop.wait(duration)
+    if app.gave_up.is_set():
+        app.stop()
+        log.critical("exiting: %s", app.give_up_reason)
+        return EXIT_GAVE_UP
+    log.info("stopping")
+    app.stop()
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from supervisor.local_csms import LocalCsms
+
+    def show(cp_id: str, direction: str, frame: str) -> None:
+        arrow = "CP  -> CSMS" if direction == "in" else "CSMS -> CP "
+        print(f"{arrow} {cp_id}: {frame}", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="ocpp-cp-demo-") as workdir:
+        csms = LocalCsms(on_frame=show)
+        csms.set_reply("BootNotification", lambda _cp, _p: {
+            "status": "Accepted", "interval": 10, "currentTime": _utc_now()})
+        csms.start()
+        user_config = Path(workdir) / "user_config.json"
+        user_config.write_text(json.dumps({"Internal": {"CentralSystemURI": csms.url}}))
+        overrides = [f"EvseCount={args.evses}", f"DatabasePath={workdir}/db",
+                     f"MessageLogPath={workdir}/log", f"UserConfigPath={user_config}", *args.overrides]
+        print(f"bundled CSMS listening at {csms.url}; Ctrl-C stops the demo", flush=True)
+        try:
+            options, config = _load(None, overrides)
+            return _run_until_stopped(options, config, args.duration)
+        finally:
+            csms.stop()
+
+
+def _utc_now() -> str:
+    from datetime import datetime, timezone
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "demo":
+            return _demo(args)
+        options, config = _load(args.config, args.overrides)
+        if args.command == "check-config":
+            print(f"configuration OK: charge point {config.charge_point_id}, "
+                  f"{options['EvseCount']} EVSE(s), CSMS {config.central_system_uri}")
+            return 0
+        return _run_until_stopped(options, config)
+    except ConfigError as err:
+        print(f"ocpp-cp: configuration error: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())
