@@ -99,6 +99,15 @@ _ID_IN_BROKEN_FRAME = re.compile(r'^\s*\[\s*[234]\s*,\s*"([^"\\]{1,36})"')
 
 def decode(text: str | bytes) -> Frame:
     """Parse one websocket text frame into a frame object (payload not yet schema-checked)."""
+    try:
+        return _decode(text)
+    except RecursionError as exc:
+        match = _ID_IN_BROKEN_FRAME.match(text) if isinstance(text, str) else None
+        raise FrameError("FormationViolation", "frame is nested too deeply",
+                         match.group(1) if match else UNKNOWN_ID) from exc
+
+
+def _decode(text: str | bytes) -> Frame:
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -114,8 +123,10 @@ def decode(text: str | bytes) -> Frame:
         raise FrameError("FormationViolation", "frame is not a JSON array with a message type")
     message_type = value[0]
     message_id = value[1] if len(value) > 1 and isinstance(value[1], str) else UNKNOWN_ID
-    expected = {CALL: 4, CALLRESULT: 3, CALLERROR: 5}.get(message_type)  # type: ignore[call-overload]
-    if expected is None or isinstance(message_type, bool):
+    # Only a JSON integer is a message type: not 2.0, not true, not an (unhashable) list.
+    is_int = isinstance(message_type, int) and not isinstance(message_type, bool)
+    expected = {CALL: 4, CALLRESULT: 3, CALLERROR: 5}.get(message_type) if is_int else None
+    if expected is None:
         raise FrameError("FormationViolation", f"unknown message type {message_type!r}", message_id)
     if len(value) != expected:
         raise FrameError("FormationViolation",
@@ -157,6 +168,9 @@ def validate_call(frame: CallFrame) -> None:
         validate_request(frame.action, thaw(frame.payload))
     except SchemaViolation as exc:
         raise FrameError(exc.error_code, exc.description, frame.message_id, CALL) from exc
+    except RecursionError as exc:
+        raise FrameError("FormationViolation", f"{frame.action}: payload is nested too deeply",
+                         frame.message_id, CALL) from exc
 
 
 def _dumps(value: object) -> str:

@@ -82,7 +82,11 @@ def _check(schema_name: str, action: str, payload: object) -> None:
     decimals = action in _DECIMAL_ACTIONS
     if decimals:
         payload = json.loads(json.dumps(payload), parse_float=decimal.Decimal)
-    error = _first_error(_validator(schema_name, decimals), payload)
+    try:
+        error = _first_error(_validator(schema_name, decimals), payload)
+    except (TypeError, ArithmeticError) as exc:
+        # multipleOf on NaN, Infinity or a number beyond Decimal precision cannot be computed.
+        raise SchemaViolation(DEFAULT_ERROR_CODE, f"{action}: number out of range: {exc!r}") from exc
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "payload"
         code = ERROR_CODE_BY_RULE.get(str(error.validator), DEFAULT_ERROR_CODE)

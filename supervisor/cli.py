@@ -124,6 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The libraries' own chatter: our actors log every connection event at the right level.
+    logging.getLogger("websocket").setLevel(logging.CRITICAL)
+    logging.getLogger("websockets").setLevel(logging.WARNING)
     try:
         if args.command == "demo":
             return _demo(args)

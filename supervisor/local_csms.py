@@ -73,6 +73,15 @@ class Connection:
 
 
 @dataclass(frozen=True)
+class Closed:
+    """An accepted connection that ended, with the close code the charge point sent (None if none)."""
+    cp_id: str
+    code: int | None
+    reason: str
+    at: float
+
+
+@dataclass(frozen=True)
 class Failure:
     """A frame from a charge point that broke the protocol (garbage, invalid CALL or CALLRESULT)."""
     cp_id: str
@@ -158,6 +167,7 @@ class LocalCsms:
         self._failures: list[Failure] = []
         self._connections: list[Connection] = []
         self._rejected: list[Connection] = []
+        self._closed: list[Closed] = []
         self._live: dict[str, ServerConnection] = {}
         self._pending: dict[str, tuple[str, str, ServerConnection, concurrent.futures.Future]] = {}
         self._replies: dict[tuple[str | None, str], Any] = {}
@@ -286,6 +296,12 @@ class LocalCsms:
         """Refused handshakes (bad credentials, missing ocpp1.6, no charge point id)."""
         with self._cond:
             return list(self._rejected)
+
+    @property
+    def closed(self) -> list[Closed]:
+        """Connections that ended, oldest first, with the close frame the charge point sent."""
+        with self._cond:
+            return list(self._closed)
 
     def count(self, action: str, cp_id: str | None = None) -> int:
         with self._cond:
@@ -434,9 +450,13 @@ class LocalCsms:
         except ConnectionClosed:
             pass
         finally:
+            received = ws.protocol.close_rcvd  # the frame the charge point sent, if any
             with self._cond:
                 if self._live.get(cp_id) is ws:
                     del self._live[cp_id]
+                self._closed.append(Closed(cp_id, received.code if received else None,
+                                           received.reason if received else "", time.monotonic()))
+                self._cond.notify_all()
                 orphans = [answer for (_, _, sent_on, answer) in self._pending.values() if sent_on is ws]
             for answer in orphans:
                 answer.set_exception(ConnectionError(f"{cp_id} disconnected before answering"))

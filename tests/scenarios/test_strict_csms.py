@@ -1,0 +1,52 @@
+"""The same life cycle, checked by code nobody here wrote: ocpp-rpc in strict mode.
+
+The ``strict_csms`` fixture fails the test on any strict validation failure, in either
+direction, so every frame the charge point sends and every answer it gives is checked.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import CP_ID, wait_idle, wait_until
+from messages.csms import ConnectDue, GetLinkStats, HeartbeatDue
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_boot_status_heartbeat_and_configuration_pass_strict_validation(strict_csms, clock, make_charge_point):
+    app = make_charge_point(strict_csms.url, evses=3, keys={"Core": {"HeartbeatInterval": 30}})
+    strict_csms.wait_for("BootNotification", cp=CP_ID)
+    for connector in range(4):
+        strict_csms.wait_for("StatusNotification", lambda p, c=connector: p["connectorId"] == c)
+    clock.wait_for_timer(lambda m: isinstance(m, HeartbeatDue))
+    wait_idle(app)
+    for n in range(3):
+        clock.advance(300)  # the strict CSMS answers Boot with interval 300
+        strict_csms.wait_for("Heartbeat", after=0 if n == 0 else len(strict_csms.events) - 1)
+        wait_idle(app)
+    configuration = strict_csms.call(CP_ID, "GetConfiguration", {})
+    assert len(configuration["configurationKey"]) > 20
+    assert all("value" not in k for k in configuration["configurationKey"] if k["key"] == "AuthorizationKey")
+
+
+def test_unsupported_call_is_answered_with_a_callerror_the_strict_csms_accepts(strict_csms, make_charge_point):
+    from peers.strict import CsmsCallError
+    app = make_charge_point(strict_csms.url)
+    strict_csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1)
+    wait_idle(app)
+    with pytest.raises(CsmsCallError) as refused:
+        strict_csms.call(CP_ID, "Reset", {"type": "Soft"})
+    assert refused.value.code == "NotSupported"
+
+
+def test_reconnects_to_the_strict_csms_after_a_drop(strict_csms, clock, make_charge_point):
+    app = make_charge_point(strict_csms.url, keys={"Internal": {"RetryBackoffRandomRange": 0}})
+    strict_csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1)
+    wait_idle(app)
+    strict_csms.drop(CP_ID)
+    timer = clock.wait_for_timer(lambda m: isinstance(m, ConnectDue))
+    clock.advance(timer.due - clock.monotonic())
+    strict_csms.wait_event("connected", after=1)
+    assert len(strict_csms.calls_in("BootNotification")) == 1
+    wait_until(lambda: app.directory.ask("csms", GetLinkStats()).connects == 2)
