@@ -294,6 +294,7 @@ class CsmsConnection(SupervisedActor):
             if self._registration is not Registration.ACCEPTED and out.call.action != "BootNotification":
                 return
             self._queue.popleft()
+            out.sent_at = time.perf_counter()  # round-trip statistics only (encode to answer), never a timer
             out.message_id = str(uuid.uuid4())
             try:
                 frame = encode_call(out.message_id, out.call.action, out.call.payload)
@@ -306,7 +307,6 @@ class CsmsConnection(SupervisedActor):
                 self._queue.appendleft(out)
                 return
             self._calls_sent += 1
-            out.sent_at = time.perf_counter()  # for the round-trip statistics only, never a timer
             out.timer = self.after(CALL_TIMEOUT_S, CallTimedOut(message_id=out.message_id))
             self._in_flight = out
 

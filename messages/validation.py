@@ -24,7 +24,7 @@ __all__ = [
     "validate_response",
 ]
 
-_SCHEMAS = resources.files("ocpp.v16") / "schemas"
+_SCHEMAS = resources.files("ocpp") / "v16" / "schemas"  # without importing ocpp.v16 (~45 ms)
 
 KNOWN_ACTIONS: frozenset[str] = frozenset(
     p.name.removesuffix(".json")

@@ -15,6 +15,11 @@ with its spread and is set against a baseline measured in the same run:
    the two are measured in alternating rounds so that a noisy phase hits both;
 3. actor restart: ``InjectCrash`` told to an actor → a new incarnation answers ``Ping``.
 
+Rows marked "context" explain the figures: the wall time of ``python -c`` importing our own
+modules, app.start() → BootNotification in-process, the heartbeat seen from outside the link
+(the link's own round trip starts only after the frame has been sent), and the baseline
+client with the ocpp package's thread-pool validation switched off.
+
 ``main(argv) -> int`` is the entry point for the smoke test as well.
 """
 
@@ -114,6 +119,10 @@ def _boot_reply(_cp_id: str, _payload: object) -> dict[str, Any]:
     return {"status": "Accepted", "interval": HEARTBEAT_INTERVAL_S, "currentTime": utc_now()}
 
 
+IN_PROCESS_BOOT_S: list[float] = []
+"""app.start() → BootNotification received, for every in-process charge point of this run."""
+
+
 @contextlib.contextmanager
 def _charge_point(csms: LocalCsms, cp_id: str, workdir: Path, clock: ManualClock) -> Iterator[ChargePointApp]:
     """An in-process charge point built like the tests' ``make_charge_point``, stopped on exit."""
@@ -123,8 +132,10 @@ def _charge_point(csms: LocalCsms, cp_id: str, workdir: Path, clock: ManualClock
                  "MessageLogPath": workdir / f"{cp_id}-log", "UserConfigPath": user_config}
     module = load_module_config(None, [f"{k}={v}" for k, v in overrides.items()])
     app = ChargePointApp(module, load_charge_point_config(module), clock=clock)
+    t0 = time.monotonic()
     app.start()
     try:
+        IN_PROCESS_BOOT_S.append(csms.wait_for("BootNotification", cp_id=cp_id, timeout=10).at - t0)
         # Registered, heartbeat armed, both StatusNotifications answered.
         clock.wait_for_timer(lambda m: isinstance(m, HeartbeatDue), timeout=10)
         _wait_until(lambda: csms.count("StatusNotification", cp_id) >= 2, 10, "the StatusNotifications")
@@ -174,55 +185,73 @@ def _stop_process(proc: subprocess.Popen[bytes]) -> tuple[float, int | None]:
 # --- 1. process start → BootNotification ------------------------------------------------------------
 
 
+FLOOR_CODE = "import ocpp, websocket"
+OUR_IMPORTS_CODE = "import supervisor.cli, supervisor.app"
+
+
+def _start_once(csms: LocalCsms, workdir: Path, i: int, command: list[str]) -> tuple[float, float, float, int | None]:
+    """One ``ocpp-cp run``: (s from Popen to BootNotification received, s from there to the last
+    StatusNotification, s from SIGTERM to exit, exit code)."""
+    cp_id = f"BENCH-START-{i}"
+    rundir = workdir / f"start-{i}"
+    rundir.mkdir()
+    user_config = rundir / "user_config.json"
+    user_config.write_text(json.dumps({"Internal": {"CentralSystemURI": csms.url, "ChargePointId": cp_id}}))
+    argv = [*command, "--log-level", "WARNING", "run",
+            "--set", f"UserConfigPath={user_config}",
+            "--set", f"DatabasePath={rundir / 'db'}",
+            "--set", f"MessageLogPath={rundir / 'log'}"]
+    stderr_path = rundir / "stderr.txt"
+    with stderr_path.open("wb") as stderr:
+        t0 = time.monotonic()  # the same clock as LocalCsms's Received.at
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                                cwd=rundir)
+        try:
+            try:
+                boot = csms.wait_for("BootNotification", cp_id=cp_id, timeout=30)
+                last = csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1,
+                                     cp_id=cp_id, timeout=10)
+            except AssertionError as exc:
+                tail = stderr_path.read_text(errors="replace")[-2000:]
+                msg = f"ocpp-cp did not boot (exit code {proc.poll()}): {exc}\n{tail}"
+                raise RuntimeError(msg) from None
+        finally:
+            took, code = _stop_process(proc)
+    return boot.at - t0, last.at - boot.at, took, code
+
+
+def _interpreter_once(code: str) -> float:
+    """Wall time of ``python -c code``, from just before Popen to its exit."""
+    t0 = time.monotonic()
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30, cwd=REPO,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    return time.monotonic() - t0
+
+
 def bench_startup(csms: LocalCsms, workdir: Path, reps: int) -> dict[str, Any]:
+    """The charge point's start, interleaved with the two interpreter-only processes."""
+    command = _ocpp_cp_command()
+    floor: list[float] = []
+    imports: list[float] = []
     boot_s: list[float] = []
     status_s: list[float] = []
     stop_s: list[float] = []
     exit_codes: list[int | None] = []
-    command = _ocpp_cp_command()
     for i in range(reps):
-        cp_id = f"BENCH-START-{i}"
-        rundir = workdir / f"start-{i}"
-        rundir.mkdir()
-        user_config = rundir / "user_config.json"
-        user_config.write_text(json.dumps({"Internal": {"CentralSystemURI": csms.url, "ChargePointId": cp_id}}))
-        argv = [*command, "--log-level", "WARNING", "run",
-                "--set", f"UserConfigPath={user_config}",
-                "--set", f"DatabasePath={rundir / 'db'}",
-                "--set", f"MessageLogPath={rundir / 'log'}"]
-        stderr_path = rundir / "stderr.txt"
-        with stderr_path.open("wb") as stderr:
-            t0 = time.monotonic()
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                                    cwd=rundir)
-            try:
-                try:
-                    boot = csms.wait_for("BootNotification", cp_id=cp_id, timeout=30)
-                    last = csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1,
-                                         cp_id=cp_id, timeout=10)
-                except AssertionError as exc:
-                    tail = stderr_path.read_text(errors="replace")[-2000:]
-                    msg = f"ocpp-cp did not boot (exit code {proc.poll()}): {exc}\n{tail}"
-                    raise RuntimeError(msg) from None
-                boot_s.append(boot.at - t0)
-                status_s.append(last.at - boot.at)
-            finally:
-                took, code = _stop_process(proc)
-        stop_s.append(took)
+        floor.append(_interpreter_once(FLOOR_CODE))
+        imports.append(_interpreter_once(OUR_IMPORTS_CODE))
+        boot, status, stop, code = _start_once(csms, workdir, i, command)
+        boot_s.append(boot)
+        status_s.append(status)
+        stop_s.append(stop)
         exit_codes.append(code)
-    return {"boot": _summary(boot_s), "boot_to_status": _summary(status_s), "sigterm_to_exit": _summary(stop_s),
-            "exit_codes": exit_codes, "samples_ms": [s * 1000 for s in boot_s], "command": command}
-
-
-def bench_import_floor(reps: int) -> dict[str, Any]:
-    """Wall time of an interpreter that only imports the wire libraries, measured like the above."""
-    samples: list[float] = []
-    for _ in range(reps):
-        t0 = time.monotonic()
-        subprocess.run([sys.executable, "-c", "import ocpp, websocket"], check=True, timeout=30,
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        samples.append(time.monotonic() - t0)
-    return {**_summary(samples), "samples_ms": [s * 1000 for s in samples]}
+    return {
+        "startup": {"boot": _summary(boot_s), "boot_to_status": _summary(status_s),
+                    "sigterm_to_exit": _summary(stop_s), "exit_codes": exit_codes,
+                    "samples_ms": [s * 1000 for s in boot_s], "command": command},
+        "import_floor": {**_summary(floor), "samples_ms": [s * 1000 for s in floor], "code": FLOOR_CODE},
+        "import_ours": {**_summary(imports), "samples_ms": [s * 1000 for s in imports], "code": OUR_IMPORTS_CODE},
+    }
 
 
 # --- 2. heartbeat round trip ---------------------------------------------------------------------
@@ -406,11 +435,16 @@ def _table(results: dict[str, Any]) -> str:
                             results["restart"])
     boot = start["boot"]
     hbs = hb["baseline_sync_validation"]
+    imp, ipb = results["import_ours"], results["in_process_boot"]
     hbe = hb["ours_end_to_end"]
     rows = [
         ("process start -> BootNotification", boot["n"], boot["median_ms"], None, boot["max_ms"],
          floor["median_ms"], boot["median_ms"] / floor["median_ms"],
          f"min {boot['min_ms']:.0f}; baseline = python -c 'import ocpp, websocket'"),
+        ("  python -c 'import supervisor.cli, supervisor.app'", imp["n"], imp["median_ms"], None, imp["max_ms"],
+         None, imp["median_ms"] / floor["median_ms"], "context: our imports alone"),
+        ("  in-process app.start() -> BootNotification", ipb["n"], ipb["median_ms"], None, ipb["max_ms"],
+         None, None, "context: the apps of measures 2 and 3"),
         ("  BootNotification -> last StatusNotification", start["boot_to_status"]["n"],
          start["boot_to_status"]["median_ms"], None, start["boot_to_status"]["max_ms"], None, None, "context"),
         ("  SIGTERM -> process exit", start["sigterm_to_exit"]["n"], start["sigterm_to_exit"]["median_ms"],
@@ -420,7 +454,7 @@ def _table(results: dict[str, Any]) -> str:
          f"p99 ratio {hb['ratio_p99']:.2f}; per-round median ratios "
          + "/".join(f"{r['ratio_median']:.2f}" for r in hb["rounds"])),
         ("  ours, clock.advance -> answer counted", hbe["n"], hbe["median_ms"], hbe["p99_ms"], hbe["max_ms"],
-         None, hbe["median_ms"] / hb["baseline"]["median_ms"], "context: adds encode+validate+send, polling"),
+         None, hbe["median_ms"] / hb["baseline"]["median_ms"], "context: adds timer delivery and polling"),
         ("  baseline: ocpp.v16.ChargePoint + websockets", hb["baseline"]["n"], hb["baseline"]["median_ms"],
          hb["baseline"]["p99_ms"], hb["baseline"]["max_ms"], None, None, "asyncio, same LocalCsms"),
         ("  same, ASYNC_VALIDATION = False", hbs["n"], hbs["median_ms"], hbs["p99_ms"], hbs["max_ms"], None,
@@ -466,6 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     targets = ("configuration", "evse/1")
 
     began = time.perf_counter()
+    IN_PROCESS_BOOT_S.clear()
     results: dict[str, Any] = {
         "meta": {"quick": args.quick, "python": platform.python_version(), "cpus": os.cpu_count(),
                  "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -477,12 +512,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             print(f"LocalCsms at {csms.url}; {'quick' if args.quick else 'full'} run", flush=True)
             print(f"[1/3] process start x{reps_start} ...", flush=True)
-            results["import_floor"] = bench_import_floor(reps_start)
-            results["startup"] = bench_startup(csms, workdir, reps_start)
+            results.update(bench_startup(csms, workdir, reps_start))
             print(f"[2/3] heartbeat x{n_heartbeats} (ours and baseline, {rounds} rounds) ...", flush=True)
             results["heartbeat"] = bench_heartbeat(csms, workdir, n_heartbeats, rounds)
             print(f"[3/3] actor restart x{reps_restart} ...", flush=True)
             results["restart"] = bench_restart(csms, workdir, reps_restart, targets)
+            results["in_process_boot"] = _summary(IN_PROCESS_BOOT_S)
             failures = csms.failures
         finally:
             csms.stop()

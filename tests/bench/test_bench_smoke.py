@@ -1,0 +1,74 @@
+"""Smoke test of the benchmark runner: a --quick run completes and writes every figure.
+
+No timing is asserted (the machine is noisy); only that each measure produced positive numbers.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.timeout(120)
+
+SUMMARY_KEYS = {"n", "median_ms", "p99_ms", "min_ms", "max_ms"}
+
+
+def _load_runner() -> Any:
+    path = Path(__file__).with_name("run.py")
+    spec = importlib.util.spec_from_file_location("ocpp_cp_bench_run", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _check_summary(what: str, summary: dict[str, Any]) -> None:
+    assert SUMMARY_KEYS <= summary.keys(), f"{what}: missing {SUMMARY_KEYS - summary.keys()}"
+    assert summary["n"] > 0, what
+    for key in SUMMARY_KEYS - {"n"}:
+        value = summary[key]
+        assert isinstance(value, float) and math.isfinite(value) and value > 0, f"{what}.{key} = {value!r}"
+    assert summary["min_ms"] <= summary["median_ms"] <= summary["max_ms"], what
+
+
+def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    assert _load_runner().main(["--quick", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+
+    assert {"meta", "startup", "import_floor", "import_ours", "in_process_boot", "heartbeat",
+            "restart"} <= figures.keys()
+    assert figures["meta"]["quick"] is True
+
+    startup = figures["startup"]
+    for key in ("boot", "boot_to_status", "sigterm_to_exit"):
+        _check_summary(f"startup.{key}", startup[key])
+    assert startup["boot"]["n"] == 2
+    assert startup["exit_codes"] == [0, 0], "ocpp-cp should exit 0 after SIGTERM"
+    _check_summary("import_floor", figures["import_floor"])
+    _check_summary("import_ours", figures["import_ours"])
+    _check_summary("in_process_boot", figures["in_process_boot"])
+
+    heartbeat = figures["heartbeat"]
+    for key in ("ours", "baseline", "baseline_sync_validation", "ours_end_to_end"):
+        _check_summary(f"heartbeat.{key}", heartbeat[key])
+        assert heartbeat[key]["n"] == 200, key
+    for key in ("ratio_median", "ratio_p99"):
+        assert heartbeat[key] > 0, key
+    assert heartbeat["rounds"] and all(r["ratio_median"] > 0 for r in heartbeat["rounds"])
+
+    restart = figures["restart"]
+    _check_summary("restart", restart)
+    assert restart["n"] == 10
+    _check_summary("restart.registered", restart["registered"])
+    assert set(restart["by_actor"]) == {"configuration", "evse/1"}
+    for name, summary in restart["by_actor"].items():
+        _check_summary(f"restart.by_actor.{name}", summary)
+    assert restart["target_ms"] == 100
+    assert isinstance(restart["target_met"], bool)
+    assert figures["meta"]["csms_failures"] == 0
