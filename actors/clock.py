@@ -107,12 +107,41 @@ class _TimerHeap:
         return sorted(h for h in self._heap if not h.cancelled)
 
 
-class SystemClock:
-    """The real clock: one daemon thread delivers timers at their due time."""
+class _ClockBase:
+    """Scheduling shared by both clocks; they differ in where time comes from and who fires."""
 
     def __init__(self) -> None:
         self._timers = _TimerHeap()
         self._cond = threading.Condition()
+
+    def monotonic(self) -> float:
+        raise NotImplementedError
+
+    def call_later(self, delay: float, target: Target, message: object) -> TimerHandle:
+        with self._cond:
+            return self._schedule(TimerHandle(self.monotonic() + max(delay, 0.0), target, message))
+
+    def call_every(self, interval: float, target: Target, message: object) -> TimerHandle:
+        interval = max(interval, 0.001)
+        with self._cond:
+            return self._schedule(TimerHandle(self.monotonic() + interval, target, message, interval))
+
+    def cancel(self, handle: TimerHandle | None) -> None:
+        if handle is not None:
+            with self._cond:
+                handle.cancelled = True
+
+    def _schedule(self, handle: TimerHandle) -> TimerHandle:
+        self._timers.push(handle)
+        self._cond.notify_all()
+        return handle
+
+
+class SystemClock(_ClockBase):
+    """The real clock: one daemon thread delivers timers at their due time."""
+
+    def __init__(self) -> None:
+        super().__init__()
         self._thread = threading.Thread(target=self._run, name="clock", daemon=True)
         self._thread.start()
 
@@ -121,23 +150,6 @@ class SystemClock:
 
     def monotonic(self) -> float:
         return time.monotonic()
-
-    def call_later(self, delay: float, target: Target, message: object) -> TimerHandle:
-        return self._schedule(TimerHandle(self.monotonic() + max(delay, 0.0), target, message))
-
-    def call_every(self, interval: float, target: Target, message: object) -> TimerHandle:
-        interval = max(interval, 0.001)
-        return self._schedule(TimerHandle(self.monotonic() + interval, target, message, interval))
-
-    def cancel(self, handle: TimerHandle | None) -> None:
-        if handle is not None:
-            handle.cancelled = True
-
-    def _schedule(self, handle: TimerHandle) -> TimerHandle:
-        with self._cond:
-            self._timers.push(handle)
-            self._cond.notify()
-        return handle
 
     def _run(self) -> None:
         while True:
@@ -151,7 +163,7 @@ class SystemClock:
                 _deliver(handle)
 
 
-class ManualClock:
+class ManualClock(_ClockBase):
     """A clock that only moves when a test (or replay) says so.
 
     Timers fire from the thread that calls :meth:`advance`, in due order, each one a plain
@@ -159,10 +171,9 @@ class ManualClock:
     """
 
     def __init__(self, start: datetime | None = None) -> None:
+        super().__init__()
         self._start = start or datetime(2026, 1, 1, tzinfo=timezone.utc)
         self._elapsed = 0.0
-        self._timers = _TimerHeap()
-        self._cond = threading.Condition()
 
     def now(self) -> datetime:
         with self._cond:
@@ -171,24 +182,6 @@ class ManualClock:
     def monotonic(self) -> float:
         with self._cond:
             return self._elapsed
-
-    def call_later(self, delay: float, target: Target, message: object) -> TimerHandle:
-        return self._schedule(TimerHandle(self._elapsed + max(delay, 0.0), target, message))
-
-    def call_every(self, interval: float, target: Target, message: object) -> TimerHandle:
-        interval = max(interval, 0.001)
-        return self._schedule(TimerHandle(self._elapsed + interval, target, message, interval))
-
-    def cancel(self, handle: TimerHandle | None) -> None:
-        if handle is not None:
-            with self._cond:
-                handle.cancelled = True
-
-    def _schedule(self, handle: TimerHandle) -> TimerHandle:
-        with self._cond:
-            self._timers.push(handle)
-            self._cond.notify_all()
-        return handle
 
     def advance(self, seconds: float) -> int:
         """Move time forward, firing every timer that falls due on the way; returns how many."""
