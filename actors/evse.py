@@ -1,68 +1,464 @@
-"""Evse: one EVSE and its connector (OCPP connectorId = EVSE id; 0 = the whole station).
+"""Evse: one EVSE and its connector (OCPP connectorId = EVSE id), isolated from the others.
 
-For now it knows its availability (rebuilt from Persistence at every start) and reports
-its status to the CSMS once the charge point is registered. The transaction life cycle
-builds on this.
+It turns the EVSE manager's session events into OCPP: the status machine and its
+StatusNotifications, StartTransaction / StopTransaction, sampled and clock-aligned
+MeterValues, error reports, and availability. Everything a restart needs is in Persistence
+(the transaction, its meter values, the availability) or in the EVSE manager (the session
+itself), so a crashed Evse comes back with the same transaction id and carries on.
 
-Accepts (tell): RegistrationChanged (published), CallResultReceived, CallFailed.
-Emits: SendCall(StatusNotification) to the CSMS connection.
+Accepts (tell): SessionEvent, MeterReading, ErrorRaised, ErrorCleared (from the EVSE manager);
+RegistrationChanged (published); CallResultReceived / CallFailed (answers to its CALLs);
+RequestStop and CallReceived(UnlockConnector) (from the Station); timers SampleDue,
+AlignedDue, StatusSettled. Answers (ask): ApplyAvailability → AvailabilityApplied,
+GetEvseState → EvseStateChanged.
+Emits: SendCall (StatusNotification, StartTransaction, StopTransaction, MeterValues) and
+SendCallResult to the CSMS connection; evse_manager commands to the EVSE manager;
+EvseStateChanged (published).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from actors.base import SupervisedActor
-from messages.csms import CallFailed, CallResultReceived, Registration, RegistrationChanged, SendCall
-from messages.persistence import AvailabilityReply, GetAvailability
+from actors.evse_logic import (
+    ErrorReport,
+    iso,
+    map_error,
+    meter_value,
+    next_clock_aligned,
+    parse_csl,
+    sampled_values,
+    transaction_data,
+)
+from actors.status_machine import Status, StatusEvent, reported_status, transition
+from messages.csms import (
+    CallFailed,
+    CallReceived,
+    CallResultReceived,
+    GetLinkStats,
+    Registration,
+    RegistrationChanged,
+    SendCall,
+    SendCallResult,
+)
+from messages.evse_manager import (
+    EnableDisable,
+    ErrorCleared,
+    ErrorRaised,
+    ForceUnlock,
+    GetSessionState,
+    MeterReading,
+    PauseCharging,
+    SessionEvent,
+    SessionEventType,
+    StopTransactionCommand,
+)
+from messages.persistence import (
+    AppendMeterValue,
+    BeginTransaction,
+    CloseTransaction,
+    EndTransaction,
+    GetAvailability,
+    GetOpenTransaction,
+    SetTransactionId,
+    StoreAvailability,
+    TransactionRecord,
+)
+from messages.station import ApplyAvailability, AvailabilityApplied, EvseStateChanged, GetEvseState, RequestStop
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from actors.base import ActorContext
+    from actors.clock import TimerHandle
 
-__all__ = ["Evse"]
+__all__ = ["AlignedDue", "Evse", "SampleDue", "StatusSettled"]
 
 ASK_TIMEOUT_S = 5.0
+
+_STATUS_EVENTS = {
+    SessionEventType.SESSION_STARTED: StatusEvent.USAGE_INITIATED,
+    SessionEventType.CHARGING_STARTED: StatusEvent.START_CHARGING,
+    SessionEventType.CHARGING_PAUSED_EV: StatusEvent.PAUSE_EV,
+    SessionEventType.CHARGING_PAUSED_EVSE: StatusEvent.PAUSE_EVSE,
+    SessionEventType.RESERVATION_START: StatusEvent.RESERVE,
+    SessionEventType.RESERVATION_END: StatusEvent.RESERVATION_END,
+}
+"""Session events that only move the status machine."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SampleDue:
+    """Timer: MeterValueSampleInterval passed during a transaction."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlignedDue:
+    """Timer: a ClockAlignedDataInterval boundary."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusSettled:
+    """Timer: the status has been stable for MinimumStatusDuration."""
 
 
 class Evse(SupervisedActor):
     """One EVSE (see the module docstring)."""
 
     HANDLERS: ClassVar[Mapping[type, str]] = {
+        SessionEvent: "_on_session_event",
+        MeterReading: "_on_meter_reading",
+        ErrorRaised: "_on_error_raised",
+        ErrorCleared: "_on_error_cleared",
         RegistrationChanged: "_on_registration_changed",
         CallResultReceived: "_on_call_answered",
         CallFailed: "_on_call_answered",
+        RequestStop: "_on_request_stop",
+        CallReceived: "_on_csms_call",
+        ApplyAvailability: "_on_apply_availability",
+        GetEvseState: "_on_get_state",
+        SampleDue: "_on_sample_due",
+        AlignedDue: "_on_aligned_due",
+        StatusSettled: "_on_status_settled",
     }
     SUBSCRIBES = (RegistrationChanged,)
 
     def __init__(self, ctx: ActorContext, name: str, *, evse_id: int, csms: str = "csms",
-                 persistence: str = "persistence") -> None:
+                 persistence: str = "persistence", evse_manager: str = "simulator") -> None:
         super().__init__(ctx, name)
         self.evse_id = evse_id
-        self._csms = csms
-        self._persistence = persistence
-        self.status = "Available"
+        self._csms, self._persistence, self._manager = csms, persistence, evse_manager
+        self._base = Status.AVAILABLE
+        self._errors: dict[str, ErrorReport] = {}
+        self._registered = False
+        self._last_reported: tuple[str, ...] | None = None
+        self._operative = True
+        self._pending_operative: bool | None = None
+        self._session_id = ""
+        self._tx: TransactionRecord | None = None
+        self._stop_waiting_for_id = False
+        self._reading: MeterReading | None = None
+        self._last_action = ""
+        self._sample_timer: TimerHandle | None = None
+        self._aligned_timer: TimerHandle | None = None
+        self._settle_timer: TimerHandle | None = None
+
+    # --- rebuilding after a start or restart ------------------------------------------------
 
     def started(self) -> None:
-        reply: AvailabilityReply = self.ctx.directory.ask(
-            self._persistence, GetAvailability(connector_id=self.evse_id), timeout=ASK_TIMEOUT_S)
-        self.status = "Available" if reply.operative else "Unavailable"
+        self._operative = self._ask(self._persistence, GetAvailability(connector_id=self.evse_id)).operative
+        self._tx = self._ask(self._persistence, GetOpenTransaction(connector_id=self.evse_id)).record
+        session = self._ask(self._manager, GetSessionState(evse_id=self.evse_id))
+        self._session_id = session.session_id
+        if session.transaction_active:
+            self._base = (Status.CHARGING if session.charging else
+                          Status.SUSPENDED_EV if session.paused_by == "EV" else Status.SUSPENDED_EVSE)
+        elif session.session_id:
+            self._base = Status.FINISHING if self._tx is not None else Status.PREPARING
+        else:
+            self._base = Status.AVAILABLE if self._operative else Status.UNAVAILABLE
+        if not self._operative:
+            if session.session_id:
+                self._pending_operative = False
+            else:
+                self.tell(self._manager, EnableDisable(evse_id=self.evse_id, enable=False))
+        self._resume_transaction(session.transaction_active)
+        link = self._ask(self._csms, GetLinkStats()) if self.ctx.directory.get(self._csms) else None
+        if link is not None and link.registration is Registration.ACCEPTED:
+            self._on_registered()
+        self._publish_state()
+
+    def _resume_transaction(self, still_running: bool) -> None:
+        tx = self._tx
+        if tx is None:
+            return
+        if tx.stopped:
+            self.log.info("transaction %s was stopped before the restart", tx.transaction_id)
+            self._tx = None
+        elif still_running:
+            self.log.info("resuming transaction %s (session %s)", tx.transaction_id, tx.session_id)
+            self._start_sampling()
+        else:  # it ended while we were down and the event was lost: stop it with what we know
+            self._end_transaction("Other", tx.meter_start if self._reading is None else self._reading.energy_wh,
+                                  self.ctx.clock.now(), None)
+
+    def _ask(self, name: str, message: object) -> Any:
+        return self.ctx.directory.ask(name, message, timeout=ASK_TIMEOUT_S)
+
+    # --- status -------------------------------------------------------------------------
+
+    def _apply(self, event: StatusEvent) -> None:
+        new = transition(self._base, event)
+        if new is None:
+            self.log.debug("no transition from %s on %s; ignored", self._base.value, event.name)
+            return
+        if new != self._base:
+            self._base = new
+            self._status_changed()
+
+    def _status_changed(self) -> None:
+        self._publish_state()
+        minimum = int(self.ctx.config.get("MinimumStatusDuration", 0) or 0)
+        if minimum > 0:
+            self.ctx.clock.cancel(self._settle_timer)
+            self._settle_timer = self.after(minimum, StatusSettled())
+        else:
+            self._report_status()
+
+    def _on_status_settled(self, _msg: StatusSettled) -> None:
+        self._settle_timer = None
+        self._report_status()
+
+    def _latest_error(self) -> ErrorReport | None:
+        return next(reversed(self._errors.values()), None)
+
+    def _status(self) -> Status:
+        return reported_status(self._base, any(e.is_fault for e in self._errors.values()))
+
+    def _report_status(self, *, force: bool = False) -> None:
+        status, error = self._status(), self._latest_error()
+        payload: dict[str, Any] = {"connectorId": self.evse_id, "errorCode": error.error_code if error else "NoError",
+                                   "status": status.value, "timestamp": iso(self.ctx.clock.now())}
+        if error is not None:
+            payload.update({k: v for k, v in (("info", error.info), ("vendorId", error.vendor_id),
+                                               ("vendorErrorCode", error.vendor_error_code)) if v})
+        key = tuple(str(v) for k, v in sorted(payload.items()) if k != "timestamp")
+        if not self._registered or (key == self._last_reported and not force):
+            return
+        self._last_reported = key
+        self._send("StatusNotification", payload, "status")
 
     def _on_registration_changed(self, msg: RegistrationChanged) -> None:
         if msg.status is Registration.ACCEPTED:
-            self._send_status()
+            self._on_registered()
 
-    def _send_status(self) -> None:
-        payload = {
-            "connectorId": self.evse_id,
-            "errorCode": "NoError",
-            "status": self.status,
-            "timestamp": self.ctx.clock.now().isoformat(timespec="seconds").replace("+00:00", "Z"),
-        }
-        self.tell(self._csms, SendCall(action="StatusNotification", payload=payload, reply_to=self.name,
-                                       correlation="status"))
+    def _on_registered(self) -> None:
+        if self._registered:
+            return  # a restarted Evse may learn it from the link and from the event
+        self._registered = True
+        self._report_status(force=True)
+        self._arm_aligned_timer()
+
+    # --- session events -------------------------------------------------------------------
+
+    def _on_session_event(self, msg: SessionEvent) -> None:
+        kind = msg.event
+        if kind is SessionEventType.SESSION_STARTED:
+            self._session_id = msg.session_id
+        if kind in _STATUS_EVENTS:
+            self._apply(_STATUS_EVENTS[kind])
+        elif kind is SessionEventType.ENABLED and not self._session_id:
+            self._apply(StatusEvent.BECOME_AVAILABLE)
+        elif kind is SessionEventType.DISABLED:
+            self._apply(StatusEvent.BECOME_UNAVAILABLE)
+        elif kind is SessionEventType.TRANSACTION_STARTED:
+            self._begin_transaction(msg)
+        elif kind is SessionEventType.TRANSACTION_FINISHED:
+            self._on_transaction_finished(msg)
+        elif kind is SessionEventType.SESSION_FINISHED:
+            self._on_session_finished()
+
+    def _begin_transaction(self, msg: SessionEvent) -> None:
+        started = msg.timestamp or self.ctx.clock.now()
+        record = TransactionRecord(session_id=msg.session_id, connector_id=self.evse_id, id_tag=msg.id_tag[:20],
+                                   meter_start=round(msg.meter_wh or 0), started_at=iso(started),
+                                   reservation_id=msg.reservation_id)
+        self._ask(self._persistence, BeginTransaction(record=record))
+        self._tx = record
+        payload: dict[str, Any] = {"connectorId": self.evse_id, "idTag": record.id_tag,
+                                   "meterStart": record.meter_start, "timestamp": record.started_at}
+        if record.reservation_id is not None:
+            payload["reservationId"] = record.reservation_id
+        self._send("StartTransaction", payload, f"start:{record.session_id}")
+        self._start_sampling()
+        self._publish_state()
+
+    def _on_transaction_finished(self, msg: SessionEvent) -> None:
+        if self._tx is None or self._tx.stopped:
+            self.log.warning("TransactionFinished without a running transaction; ignored")
+            return
+        meter = msg.meter_wh if msg.meter_wh is not None else (
+            self._reading.energy_wh if self._reading else self._tx.meter_start)
+        self._end_transaction(msg.reason or "Other", meter, msg.timestamp or self.ctx.clock.now(),
+                              msg.id_tag or None)
+        if msg.reason == "EVDisconnected":
+            if self.ctx.config.get("UnlockConnectorOnEVSideDisconnect", True):
+                self.tell(self._manager, ForceUnlock(evse_id=self.evse_id))
+        else:
+            self._apply(StatusEvent.TX_STOPPED_USER_ACTION)
+
+    def _end_transaction(self, reason: str, meter_wh: float, at: Any, id_tag: str | None) -> None:
+        assert self._tx is not None
+        self._stop_sampling()
+        self._tx = replace(self._tx, stopped=True, meter_stop=round(meter_wh), stopped_at=iso(at),
+                           stop_reason=reason, stop_id_tag=id_tag)
+        self._ask(self._persistence, EndTransaction(session_id=self._tx.session_id, meter_stop=self._tx.meter_stop,
+                                                    stopped_at=self._tx.stopped_at, reason=reason, id_tag=id_tag))
+        if self._tx.transaction_id is None:
+            self._stop_waiting_for_id = True  # StopTransaction goes out once StartTransaction is answered
+        else:
+            self._send_stop_transaction()
+        self._publish_state()
+
+    def _send_stop_transaction(self) -> None:
+        tx = self._tx
+        assert tx is not None and tx.transaction_id is not None
+        payload: dict[str, Any] = {"transactionId": tx.transaction_id, "meterStop": tx.meter_stop,
+                                   "timestamp": tx.stopped_at, "reason": tx.stop_reason}
+        if tx.stop_id_tag:
+            payload["idTag"] = tx.stop_id_tag[:20]
+        data = transaction_data(tx.meter_values, parse_csl(self.ctx.config.get("StopTxnSampledData")),
+                                parse_csl(self.ctx.config.get("StopTxnAlignedData")))
+        if data:
+            payload["transactionData"] = data
+        self._send("StopTransaction", payload, f"stop:{tx.session_id}")
+
+    def _on_session_finished(self) -> None:
+        self._session_id = ""
+        if self._pending_operative is not None:
+            self._operative, self._pending_operative = self._pending_operative, None
+            self.tell(self._manager, EnableDisable(evse_id=self.evse_id, enable=self._operative))
+        self._apply(StatusEvent.BECOME_AVAILABLE if self._operative else StatusEvent.BECOME_UNAVAILABLE)
+
+    # --- answers from the CSMS ------------------------------------------------------------
 
     def _on_call_answered(self, msg: CallResultReceived | CallFailed) -> None:
         if isinstance(msg, CallFailed):
             self.log.warning("%s failed: %s %s", msg.action, msg.kind.value, msg.description)
+            return
+        kind, _, session_id = msg.correlation.partition(":")
+        tx = self._tx
+        if tx is None or tx.session_id != session_id:
+            return
+        if kind == "start":
+            self._on_start_answered(tx, msg)
+        elif kind == "stop":
+            self._ask(self._persistence, CloseTransaction(session_id=session_id))
+            self._tx = None
+            self._publish_state()
+
+    def _on_start_answered(self, tx: TransactionRecord, msg: CallResultReceived) -> None:
+        transaction_id = int(msg.payload["transactionId"])  # type: ignore[call-overload]
+        self._ask(self._persistence, SetTransactionId(session_id=tx.session_id, transaction_id=transaction_id))
+        self._tx = replace(tx, transaction_id=transaction_id)
+        status = msg.payload["idTagInfo"]["status"]  # type: ignore[index]
+        if self._stop_waiting_for_id:
+            self._stop_waiting_for_id = False
+            self._send_stop_transaction()
+        elif status != "Accepted":
+            self.log.warning("transaction %d not accepted for %s: %s", transaction_id, tx.id_tag, status)
+            self.tell(self._manager, PauseCharging(evse_id=self.evse_id))
+            if self.ctx.config.get("StopTransactionOnInvalidId", True):
+                self.tell(self._manager, StopTransactionCommand(evse_id=self.evse_id, reason="DeAuthorized"))
+        self._publish_state()
+
+    # --- the Station's requests -------------------------------------------------------------
+
+    def _on_request_stop(self, msg: RequestStop) -> None:
+        if self._tx is not None and not self._tx.stopped:
+            self.tell(self._manager, StopTransactionCommand(evse_id=self.evse_id, reason=msg.reason))
+
+    def _on_csms_call(self, msg: CallReceived) -> None:
+        """UnlockConnector, handed over by the Station that owns the action."""
+        self._on_request_stop(RequestStop(reason="UnlockCommand"))
+        self.tell(self._manager, ForceUnlock(evse_id=self.evse_id))
+        self.tell(self._csms, SendCallResult(message_id=msg.message_id, action=msg.action,
+                                             payload={"status": "Unlocked"}))
+
+    def _on_apply_availability(self, msg: ApplyAvailability) -> AvailabilityApplied:
+        self._ask(self._persistence, StoreAvailability(connector_id=self.evse_id, operative=msg.operative))
+        if self._session_id or (self._tx is not None and not self._tx.stopped):
+            self._pending_operative = None if msg.operative == self._operative else msg.operative
+            return AvailabilityApplied(evse_id=self.evse_id, scheduled=self._pending_operative is not None)
+        if msg.operative != self._operative:
+            self._operative = msg.operative
+            self.tell(self._manager, EnableDisable(evse_id=self.evse_id, enable=msg.operative))
+            self._apply(StatusEvent.BECOME_AVAILABLE if msg.operative else StatusEvent.BECOME_UNAVAILABLE)
+        return AvailabilityApplied(evse_id=self.evse_id, scheduled=False)
+
+    def _on_get_state(self, _msg: GetEvseState) -> EvseStateChanged:
+        return self._state()
+
+    # --- errors ---------------------------------------------------------------------------
+
+    def _on_error_raised(self, msg: ErrorRaised) -> None:
+        self._errors[msg.uuid] = map_error(msg.type, msg.sub_type, msg.message, msg.description, msg.vendor_id,
+                                           origin=self._manager)
+        self._publish_state()
+        self._report_status(force=True)  # every new error is reported, even with the same status
+
+    def _on_error_cleared(self, msg: ErrorCleared) -> None:
+        if self._errors.pop(msg.uuid, None) is not None:
+            self._publish_state()
+            self._report_status(force=True)
+
+    # --- meter values ---------------------------------------------------------------------
+
+    def _on_meter_reading(self, msg: MeterReading) -> None:
+        self._reading = msg
+
+    def _start_sampling(self) -> None:
+        interval = int(self.ctx.config.get("MeterValueSampleInterval", 0) or 0)
+        self.ctx.clock.cancel(self._sample_timer)
+        self._sample_timer = self.every(interval, SampleDue()) if interval > 0 else None
+
+    def _stop_sampling(self) -> None:
+        self.ctx.clock.cancel(self._sample_timer)
+        self._sample_timer = None
+
+    def _arm_aligned_timer(self) -> None:
+        interval = int(self.ctx.config.get("ClockAlignedDataInterval", 0) or 0)
+        self.ctx.clock.cancel(self._aligned_timer)
+        self._aligned_timer = None
+        if interval > 0:
+            now = self.ctx.clock.now()
+            self._aligned_timer = self.after((next_clock_aligned(now, interval) - now).total_seconds(), AlignedDue())
+
+    def _on_sample_due(self, _msg: SampleDue) -> None:
+        if self._tx is not None and not self._tx.stopped:
+            self._send_meter_values("MeterValuesSampledData", "Sample.Periodic")
+
+    def _on_aligned_due(self, _msg: AlignedDue) -> None:
+        self._send_meter_values("MeterValuesAlignedData", "Sample.Clock")
+        self._arm_aligned_timer()
+
+    def _send_meter_values(self, measurands_key: str, context: str) -> None:
+        if self._reading is None:
+            return
+        values = sampled_values(self._reading, parse_csl(self.ctx.config.get(measurands_key)), context)
+        if not values:
+            return
+        value = meter_value(self.ctx.clock.now(), values)
+        payload: dict[str, Any] = {"connectorId": self.evse_id, "meterValue": [value]}
+        tx = self._tx
+        if tx is not None and not tx.stopped:
+            self._ask(self._persistence, AppendMeterValue(session_id=tx.session_id, meter_value=value))
+            self._tx = replace(tx, meter_values=(*tx.meter_values, value))  # type: ignore[arg-type]
+            if tx.transaction_id is not None:
+                payload["transactionId"] = tx.transaction_id
+        self._send("MeterValues", payload, "meter")
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _send(self, action: str, payload: dict[str, Any], correlation: str) -> None:
+        self._last_action = action
+        self.tell(self._csms, SendCall(action=action, payload=payload, reply_to=self.name, correlation=correlation))
+        self._publish_state()
+
+    def _state(self) -> EvseStateChanged:
+        tx, reading = self._tx, self._reading
+        energy = None
+        if tx is not None and reading is not None:
+            energy = (tx.meter_stop if tx.stopped and tx.meter_stop is not None else reading.energy_wh) - tx.meter_start
+        error = self._latest_error()
+        return EvseStateChanged(evse_id=self.evse_id, status=self._status().value,
+                                error_code=error.error_code if error else "NoError",
+                                transaction_id=tx.transaction_id if tx else None,
+                                session_active=bool(self._session_id),
+                                transaction_active=tx is not None and not tx.stopped,
+                                energy_wh=energy, last_action=self._last_action)
+
+    def _publish_state(self) -> None:
+        self.publish(self._state())

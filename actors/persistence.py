@@ -4,17 +4,35 @@ One file ``<DatabasePath>/<ChargePointId>.db`` in WAL mode, versioned by ``user_
 and brought up to date by the numbered migrations below at start. Other actors reach it
 only by request/reply messages; it never calls them.
 
-Answers (ask): GetAvailability → AvailabilityReply; StoreAvailability → Stored.
+Answers (ask): GetAvailability → AvailabilityReply, GetOpenTransaction → OpenTransactionReply;
+StoreAvailability, BeginTransaction, SetTransactionId, AppendMeterValue, EndTransaction,
+CloseTransaction → Stored (once committed).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from actors.base import SupervisedActor
-from messages.persistence import AvailabilityReply, GetAvailability, StoreAvailability, Stored
+from messages.payload import freeze, thaw
+from messages.persistence import (
+    AppendMeterValue,
+    AvailabilityReply,
+    BeginTransaction,
+    CloseTransaction,
+    EndTransaction,
+    GetAvailability,
+    GetOpenTransaction,
+    OpenTransactionReply,
+    SetTransactionId,
+    StoreAvailability,
+    Stored,
+    TransactionRecord,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -27,6 +45,31 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE connector (
         id INTEGER PRIMARY KEY,
         operative INTEGER NOT NULL DEFAULT 1
+    );
+    """,
+    # 2: transactions, until the CSMS acknowledged their StopTransaction; their meter values.
+    """
+    CREATE TABLE txn (
+        session_id TEXT PRIMARY KEY,
+        connector_id INTEGER NOT NULL,
+        id_tag TEXT NOT NULL,
+        meter_start INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        reservation_id INTEGER,
+        transaction_id INTEGER,
+        stopped INTEGER NOT NULL DEFAULT 0,
+        meter_stop INTEGER,
+        stopped_at TEXT,
+        stop_reason TEXT,
+        stop_id_tag TEXT,
+        closed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX txn_open ON txn (connector_id) WHERE closed = 0;
+    CREATE TABLE txn_meter_value (
+        session_id TEXT NOT NULL REFERENCES txn (session_id),
+        seq INTEGER NOT NULL,
+        meter_value TEXT NOT NULL,
+        PRIMARY KEY (session_id, seq)
     );
     """,
 )
@@ -62,6 +105,12 @@ class Persistence(SupervisedActor):
     HANDLERS: ClassVar[Mapping[type, str]] = {
         GetAvailability: "_on_get_availability",
         StoreAvailability: "_on_store_availability",
+        BeginTransaction: "_on_begin_transaction",
+        SetTransactionId: "_on_set_transaction_id",
+        AppendMeterValue: "_on_append_meter_value",
+        EndTransaction: "_on_end_transaction",
+        CloseTransaction: "_on_close_transaction",
+        GetOpenTransaction: "_on_get_open_transaction",
     }
 
     def started(self) -> None:
@@ -87,3 +136,48 @@ class Persistence(SupervisedActor):
             "ON CONFLICT(id) DO UPDATE SET operative = excluded.operative",
             (msg.connector_id, int(msg.operative)))
         return Stored()
+
+    def _on_begin_transaction(self, msg: BeginTransaction) -> Stored:
+        r = msg.record
+        self._db.execute(
+            "INSERT OR REPLACE INTO txn (session_id, connector_id, id_tag, meter_start, started_at, reservation_id) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (r.session_id, r.connector_id, r.id_tag, r.meter_start, r.started_at, r.reservation_id))
+        return Stored()
+
+    def _on_set_transaction_id(self, msg: SetTransactionId) -> Stored:
+        self._db.execute("UPDATE txn SET transaction_id = ? WHERE session_id = ?", (msg.transaction_id, msg.session_id))
+        return Stored()
+
+    def _on_append_meter_value(self, msg: AppendMeterValue) -> Stored:
+        self._db.execute(
+            "INSERT INTO txn_meter_value (session_id, seq, meter_value) VALUES "
+            "(?, (SELECT COUNT(*) FROM txn_meter_value WHERE session_id = ?), ?)",
+            (msg.session_id, msg.session_id, json.dumps(thaw(msg.meter_value))))
+        return Stored()
+
+    def _on_end_transaction(self, msg: EndTransaction) -> Stored:
+        self._db.execute(
+            "UPDATE txn SET stopped = 1, meter_stop = ?, stopped_at = ?, stop_reason = ?, stop_id_tag = ? "
+            "WHERE session_id = ?", (msg.meter_stop, msg.stopped_at, msg.reason, msg.id_tag, msg.session_id))
+        return Stored()
+
+    def _on_close_transaction(self, msg: CloseTransaction) -> Stored:
+        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute("UPDATE txn SET closed = 1 WHERE session_id = ?", (msg.session_id,))
+        self._db.execute("DELETE FROM txn_meter_value WHERE session_id = ?", (msg.session_id,))
+        self._db.execute("COMMIT")
+        return Stored()
+
+    def _on_get_open_transaction(self, msg: GetOpenTransaction) -> OpenTransactionReply:
+        columns = [f.name for f in fields(TransactionRecord) if f.name != "meter_values"]
+        row = self._db.execute(
+            f"SELECT {', '.join(columns)} FROM txn WHERE connector_id = ? AND closed = 0 "  # noqa: S608 - fixed names
+            "ORDER BY rowid DESC LIMIT 1", (msg.connector_id,)).fetchone()
+        if row is None:
+            return OpenTransactionReply(record=None)
+        values = dict(zip(columns, row, strict=True))
+        values["stopped"] = bool(values["stopped"])
+        meter_values = tuple(freeze(json.loads(text)) for (text,) in self._db.execute(
+            "SELECT meter_value FROM txn_meter_value WHERE session_id = ? ORDER BY seq", (values["session_id"],)))
+        return OpenTransactionReply(record=TransactionRecord(**values, meter_values=meter_values))

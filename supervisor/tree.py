@@ -1,8 +1,9 @@
 """The charge point's actor tree, as data: who starts in which order, and who owns which
 CSMS operation.
 
-Start order: Persistence first (everyone rebuilds from it), then the domain actors, and the
-CSMS connection last, when everything it routes to is up. Stop order is the reverse, so
+Start order: Persistence first (everyone rebuilds from it), the simulated hardware (the EVSE
+manager), then the domain actors, and the CSMS connection last, when everything it routes to
+is up. Stop order is the reverse, so
 the link closes first and nothing arrives for actors that are gone.
 """
 
@@ -11,10 +12,13 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from actors.auth import Auth
 from actors.configuration import Configuration
 from actors.csms_connection import CsmsConnection
 from actors.evse import Evse
 from actors.persistence import Persistence
+from actors.simulator import Simulator
+from actors.station import Station
 from supervisor.spec import ChildSpec, SupFlags
 
 if TYPE_CHECKING:
@@ -27,6 +31,10 @@ __all__ = ["FLAGS", "ROUTES", "boot_notification_payload", "child_specs"]
 
 ROUTES: Mapping[str, str] = {
     "GetConfiguration": "configuration",
+    "RemoteStartTransaction": "station",
+    "RemoteStopTransaction": "station",
+    "UnlockConnector": "station",
+    "ChangeAvailability": "station",
 }
 """CSMS action → name of the actor that owns it. Anything else is answered NotSupported."""
 
@@ -57,7 +65,10 @@ def child_specs(ctx: ActorContext) -> tuple[ChildSpec, ...]:
     actors: list[tuple[str, type[SupervisedActor], dict[str, Any]]] = [
         ("persistence", Persistence, {}),
         ("configuration", Configuration, {}),
-        *((f"evse/{i}", Evse, {"evse_id": i}) for i in range(evse_count + 1)),
+        ("simulator", Simulator, {"evse_count": evse_count}),
+        ("auth", Auth, {}),
+        ("station", Station, {"evse_count": evse_count}),
+        *((f"evse/{i}", Evse, {"evse_id": i}) for i in range(1, evse_count + 1)),
         ("csms", CsmsConnection, {"routes": ROUTES,
                                   "boot_payload": boot_notification_payload(ctx.config)}),
     ]

@@ -1,0 +1,56 @@
+"""Messages between the Station (connector 0, the charge point as a whole) and the Evse
+actors, and the view of each EVSE that they publish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ApplyAvailability", "AvailabilityApplied", "EvseStateChanged", "GetEvseState", "RequestStop"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvseStateChanged:
+    """Event (published by an Evse): what an operator sees of one EVSE now."""
+
+    evse_id: int
+    status: str
+    """The OCPP status last decided (Available, Charging, Faulted, ...)."""
+    error_code: str = "NoError"
+    transaction_id: int | None = None
+    """The CSMS's id of the running transaction, once known."""
+    session_active: bool = False
+    """A session (plugged or authorized) is under way."""
+    transaction_active: bool = False
+    energy_wh: float | None = None
+    """Energy delivered in the running (or last) transaction."""
+    last_action: str = ""
+    """The last OCPP action this EVSE sent."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplyAvailability:
+    """Query (ask, Station → Evse → :class:`AvailabilityApplied`): ChangeAvailability for
+    this EVSE; applied now, or scheduled for the end of the running session."""
+
+    operative: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AvailabilityApplied:
+    """Reply to :class:`ApplyAvailability`."""
+
+    evse_id: int
+    scheduled: bool
+    """True when a session is under way and the change waits for its end."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestStop:
+    """Command (Station → Evse): stop the running transaction (RemoteStopTransaction)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetEvseState:
+    """Query (ask, anyone → Evse → :class:`EvseStateChanged`): the EVSE's view now."""
