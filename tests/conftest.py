@@ -16,6 +16,7 @@ import pytest
 
 from actors.clock import ManualClock
 from messages.csms import GetLinkStats
+from messages.lifecycle import Ping
 from peers.strict import StrictCsms
 from supervisor.app import ChargePointApp
 from supervisor.config import load_charge_point_config, load_module_config
@@ -44,6 +45,26 @@ def wait_idle(app: ChargePointApp, timeout: float = 5.0) -> None:
     """Wait until the charge point's CSMS link has nothing queued, in flight or unanswered,
     so that moving the manual clock cannot time out a CALL that is merely slow."""
     wait_until(lambda: not app.directory.ask("csms", GetLinkStats()).busy, timeout, "an idle CSMS link")
+
+
+def run_for(clock: ManualClock, app: ChargePointApp, seconds: float, step: float = 1.0) -> None:
+    """Move the manual clock in steps, letting the simulator keep up with each step, so meter
+    readings reach the EVSEs in the same order as on a real clock (one step behind at most)."""
+    moved = 0.0
+    while moved < seconds:
+        clock.advance(min(step, seconds - moved))
+        moved += step
+        app.directory.ask("simulator", Ping(), timeout=5)
+    settle(app)
+
+
+def settle(app: ChargePointApp) -> None:
+    """Wait until the simulator and every EVSE have handled what was told to them so far, and the
+    link is idle."""
+    app.directory.ask("simulator", Ping(), timeout=5)
+    for name in app.directory.names("evse/"):
+        app.directory.ask(name, Ping(), timeout=5)
+    wait_idle(app)
 
 
 @pytest.fixture
