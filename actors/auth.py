@@ -1,8 +1,9 @@
 """Auth: decides who may charge (the auth_validator interface of the seed).
 
-For now every token is checked online with Authorize.req; without an answer (offline,
-timeout, CALLERROR) it is refused as Invalid. The local list, the cache, offline rules and
-reservations build on this actor.
+For now every token is checked online with Authorize.req. Offline (the link fails the call
+at once) a token is accepted only when AllowOfflineTxForUnknownId says so; any other failure
+(timeout, CALLERROR) refuses it as Invalid. The local list, the cache and reservations build
+on this actor.
 
 Accepts (tell): ValidateToken, CallResultReceived / CallFailed (answers to Authorize).
 Emits: SendCall(Authorize) to the CSMS connection; TokenValidated to whoever asked.
@@ -14,7 +15,7 @@ import itertools
 from typing import TYPE_CHECKING, ClassVar
 
 from actors.base import SupervisedActor
-from messages.csms import CallFailed, CallResultReceived, SendCall
+from messages.csms import CallFailed, CallResultReceived, FailureKind, SendCall
 from messages.evse_manager import TokenValidated, ValidateToken
 
 if TYPE_CHECKING:
@@ -54,6 +55,9 @@ class Auth(SupervisedActor):
         if isinstance(msg, CallResultReceived):
             info = msg.payload["idTagInfo"]
             status, parent = str(info["status"]), str(info.get("parentIdTag", ""))  # type: ignore[union-attr]
+        elif msg.kind is FailureKind.OFFLINE and self.ctx.config.get("AllowOfflineTxForUnknownId", False):
+            status = "Accepted"
+            self.log.info("offline: accepting %s (AllowOfflineTxForUnknownId)", request.id_tag)
         else:
             self.log.warning("Authorize for %s failed (%s): refusing it", request.id_tag, msg.kind.value)
         self.tell(request.reply_to, TokenValidated(evse_id=request.evse_id, id_tag=request.id_tag,

@@ -1,13 +1,15 @@
 """CsmsConnection: the OCPP-J link to the central system.
 
-Owns the websocket, the framing, one outgoing CALL in flight, call timeouts, reconnect
-back-off, registration (BootNotification) and Heartbeat, and the message log. It owns no
+Owns the websocket, the framing, the durable queue of outgoing CALLs (one in flight,
+retries, the ids of transactions started offline; see :mod:`actors.call_queue`), call
+timeouts, reconnect back-off, registration (BootNotification) and Heartbeat, and the
+message log. It owns no
 domain state: CSMS CALLs go to the actor named in ``routes``; answers go back to whoever
 sent the CALL.
 
-Accepts (tell): SendCall, SendCallResult, SendCallError, and its edge inputs SocketOpened,
-FrameReceived, SocketClosed, ConnectDue, BootDue, HeartbeatDue, CallTimedOut,
-AnswerOverdue. Answers (ask): GetLinkStats → LinkStats.
+Accepts (tell): SendCall, AdoptQueuedCall, SendCallResult, SendCallError, and its edge inputs
+SocketOpened, FrameReceived, SocketClosed, ConnectDue, BootDue, HeartbeatDue, CallTimedOut,
+AnswerOverdue, QueueDue. Answers (ask): GetLinkStats → LinkStats.
 Emits: CallResultReceived / CallFailed (tell, to the sender), CallReceived (tell, to the
 owner), RegistrationChanged and ConnectionChanged (published).
 """
@@ -15,21 +17,23 @@ owner), RegistrationChanged and ConnectionChanged (published).
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 import random
 import threading
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pykka
 import websocket
 
 from actors.backoff import reconnect_delay
+from actors.call_queue import TRANSACTIONAL, CallQueue, Outgoing, retry_delay, thin_meter_values
 from actors.base import SupervisedActor
 from actors.message_log import MessageLog
 from messages.csms import (
+    AdoptQueuedCall,
     AnswerOverdue,
     BootDue,
     CallFailed,
@@ -43,6 +47,7 @@ from messages.csms import (
     GetLinkStats,
     HeartbeatDue,
     LinkStats,
+    QueueDue,
     Registration,
     RegistrationChanged,
     SendCall,
@@ -63,6 +68,7 @@ from messages.frames import (
     validate_call,
 )
 from messages.payload import thaw
+from messages.persistence import DequeueCall, EnqueueCall, GetQueue, MapTransactionId, RecordAttempt
 from messages.validation import SchemaViolation, validate_response
 
 if TYPE_CHECKING:
@@ -83,6 +89,9 @@ BOOT_RETRY_S = 60
 PONG_TIMEOUT_S = 5
 """Seconds to wait for a pong after a ping before the link counts as dead (WebsocketPongTimeout)."""
 RTT_SAMPLES = 4096
+PERSISTENCE_TIMEOUT_S = 10.0
+DEFAULT_QUEUE_THRESHOLD = 200_000
+"""MessageQueueSizeThreshold when the config has none (libocpp's default)."""
 
 # While Pending, the CSMS may configure us but not start or stop charging (OCPP 1.6 §4.2).
 _REFUSED_WHILE_PENDING = frozenset({"RemoteStartTransaction", "RemoteStopTransaction"})
@@ -94,14 +103,6 @@ def charge_point_url(central_system_uri: str, charge_point_id: str) -> str:
     if base.endswith("/" + charge_point_id):
         return base
     return f"{base}/{charge_point_id}"
-
-
-@dataclass(slots=True)
-class _Outgoing:
-    call: SendCall
-    message_id: str = ""
-    sent_at: float = 0.0
-    timer: TimerHandle | None = None
 
 
 class CsmsConnection(SupervisedActor):
@@ -120,11 +121,15 @@ class CsmsConnection(SupervisedActor):
         CallTimedOut: "_on_call_timed_out",
         AnswerOverdue: "_on_answer_overdue",
         GetLinkStats: "_on_get_link_stats",
+        QueueDue: "_on_queue_due",
+        AdoptQueuedCall: "_on_adopt_queued_call",
     }
 
     def __init__(self, ctx: ActorContext, name: str, *, routes: Mapping[str, str],
-                 boot_payload: Mapping[str, Any], rng: random.Random | None = None) -> None:
+                 boot_payload: Mapping[str, Any], rng: random.Random | None = None,
+                 persistence: str = "persistence") -> None:
         super().__init__(ctx, name)
+        self._persistence = persistence
         self._routes = routes
         self._boot_payload = dict(boot_payload)
         self._rng = rng or random.Random()
@@ -136,8 +141,10 @@ class CsmsConnection(SupervisedActor):
         self._connected = False
         self._ever_connected = False
         self._registration = Registration.UNKNOWN
-        self._queue: deque[_Outgoing] = deque()
-        self._in_flight: _Outgoing | None = None
+        self._queue = CallQueue()
+        self._in_flight: Outgoing | None = None
+        self._resume_at = 0.0
+        self._queue_timer: TimerHandle | None = None
         self._unanswered: dict[str, tuple[str, TimerHandle]] = {}
         self._boot_timer: TimerHandle | None = None
         self._heartbeat_timer: TimerHandle | None = None
@@ -153,6 +160,7 @@ class CsmsConnection(SupervisedActor):
     def started(self) -> None:
         self._log_file = MessageLog(self.ctx.options["MessageLogPath"], self.ctx.config.charge_point_id,
                                     self.ctx.clock)
+        self._reload_queue()
         delay_ms = int(self.ctx.options["DelayOcppStart"])
         if delay_ms > 0:
             self.after(delay_ms / 1000, ConnectDue())
@@ -233,6 +241,10 @@ class CsmsConnection(SupervisedActor):
         self._failed_attempts = 0
         self.log.info("connected to %s (%s)", self._url, msg.subprotocol)
         self.publish(ConnectionChanged(connected=True, reconnect=self._ever_connected))
+        resume_delay = float(self.ctx.options["MessageQueueResumeDelay"])
+        if self._ever_connected and resume_delay > 0:  # some OCTT cases want the CSMS to speak first
+            self._resume_at = self.ctx.clock.monotonic() + resume_delay
+            self._arm_queue_timer(self._resume_at)
         self._ever_connected = True
         if self._registration is not Registration.ACCEPTED and self._boot_timer is None:
             self._send_boot()
@@ -248,7 +260,7 @@ class CsmsConnection(SupervisedActor):
             self.log.warning("connection to CSMS lost: %s", msg.reason)
         else:
             self.log.warning("cannot connect to %s: %s", self._url, msg.reason)
-        self._fail_all(FailureKind.OFFLINE, "connection lost")
+        self._on_link_lost()
         if was_connected:
             self.publish(ConnectionChanged(connected=False))
         if self._stopping:
@@ -278,37 +290,96 @@ class CsmsConnection(SupervisedActor):
 
     # --- outgoing CALLs ---------------------------------------------------------------------
 
+    def _reload_queue(self) -> None:
+        """Take back the durable queue as a crash or power loss left it."""
+        reply = self._ask_persistence(GetQueue())
+        self._queue.transaction_ids.update(dict(reply.transaction_ids))
+        keep_normal = bool(self.ctx.config.get("QueueAllMessages", False))
+        for queued in reply.calls:
+            if not queued.transactional and not keep_normal:
+                self._ask_persistence(DequeueCall(queue_id=queued.queue_id))
+                continue
+            call = SendCall(action=queued.action, payload=queued.payload, reply_to=queued.reply_to,
+                            correlation=queued.correlation, local_transaction_id=queued.local_transaction_id)
+            self._queue.add(call, queue_id=queued.queue_id, attempts=queued.attempts)
+        if reply.calls:
+            self.log.info("%d queued call(s) from before the restart", len(self._queue))
+
+    def _ask_persistence(self, message: object) -> Any:
+        return self.ctx.directory.ask(self._persistence, message, timeout=PERSISTENCE_TIMEOUT_S)
+
     def _on_send_call(self, msg: SendCall) -> None:
-        if not self._connected:
+        transactional = msg.action in TRANSACTIONAL
+        if transactional or self.ctx.config.get("QueueAllMessages", False):
+            stored = self._ask_persistence(EnqueueCall(
+                action=msg.action, payload=msg.payload, reply_to=msg.reply_to, correlation=msg.correlation,
+                transactional=transactional, local_transaction_id=msg.local_transaction_id))
+            self._queue.add(msg, queue_id=stored.queue_id)
+            self._enforce_queue_limit()
+        elif not self._connected:
             self._reply(msg, CallFailed(action=msg.action, correlation=msg.correlation,
                                         kind=FailureKind.OFFLINE, description="not connected to the CSMS"))
             return
-        self._queue.append(_Outgoing(msg))
+        else:
+            self._queue.add(msg)
         self._pump()
+
+    def _on_adopt_queued_call(self, msg: AdoptQueuedCall) -> None:
+        queued = (*self._queue.transactional, *self._queue.normal, *([self._in_flight] if self._in_flight else []))
+        if any(o.queue_id == msg.queue_id for o in queued):
+            return  # reloaded from the database already
+        self._queue.add(msg.call, queue_id=msg.queue_id)
+        self._enforce_queue_limit()
+        self._pump()
+
+    def _enforce_queue_limit(self) -> None:
+        threshold = int(self.ctx.config.get("MessageQueueSizeThreshold", DEFAULT_QUEUE_THRESHOLD) or 0)
+        excess = len(self._queue) - threshold
+        if threshold <= 0 or excess <= 0:
+            return
+        doomed = thin_meter_values([*self._queue.transactional, *self._queue.normal], excess)
+        self._queue.remove(doomed)
+        self.log.warning("queue over MessageQueueSizeThreshold (%d): dropping %d call(s)", threshold, len(doomed))
+        for out in doomed:
+            self._drop(out, CallFailed(action=out.call.action, correlation=out.call.correlation,
+                                       kind=FailureKind.DROPPED, description="queue full"))
 
     def _pump(self) -> None:
         """Send the next CALL if the link is free: connected, nothing in flight, every CSMS
-        CALL answered first, and registered (only BootNotification goes before that)."""
-        while self._connected and self._in_flight is None and not self._unanswered and self._queue:
-            out = self._queue[0]
-            if self._registration is not Registration.ACCEPTED and out.call.action != "BootNotification":
+        CALL answered first, not resuming, and registered (only BootNotification goes before)."""
+        while self._connected and self._in_flight is None and not self._unanswered:
+            now = self.ctx.clock.monotonic()
+            registered = self._registration is Registration.ACCEPTED
+            out = self._queue.next_ready(now, registered=registered and now >= self._resume_at)
+            if out is None:
+                retry = self._queue.next_retry()
+                if registered and retry is not None and retry > now:
+                    self._arm_queue_timer(retry)
                 return
-            self._queue.popleft()
             out.sent_at = time.perf_counter()  # round-trip statistics only (encode to answer), never a timer
             out.message_id = str(uuid.uuid4())
+            call = self._queue.with_transaction_id(out.call)
             try:
-                frame = encode_call(out.message_id, out.call.action, out.call.payload)
+                frame = encode_call(out.message_id, call.action, call.payload)
             except SchemaViolation as exc:
-                self.log.error("refusing to send an invalid %s: %s", out.call.action, exc)
-                self._reply(out.call, CallFailed(action=out.call.action, correlation=out.call.correlation,
-                                                 kind=FailureKind.INVALID, description=str(exc)))
+                self.log.error("refusing to send an invalid %s: %s", call.action, exc)
+                self._drop(out, CallFailed(action=call.action, correlation=call.correlation,
+                                           kind=FailureKind.INVALID, description=str(exc)))
                 continue
             if not self._send_frame(frame):
-                self._queue.appendleft(out)
+                self._queue.put_back(out)
                 return
             self._calls_sent += 1
             out.timer = self.after(CALL_TIMEOUT_S, CallTimedOut(message_id=out.message_id))
             self._in_flight = out
+
+    def _arm_queue_timer(self, due: float) -> None:
+        self.ctx.clock.cancel(self._queue_timer)
+        self._queue_timer = self.after(max(due - self.ctx.clock.monotonic(), 0.0), QueueDue())
+
+    def _on_queue_due(self, _msg: QueueDue) -> None:
+        self._queue_timer = None
+        self._pump()
 
     def _on_call_timed_out(self, msg: CallTimedOut) -> None:
         out = self._in_flight
@@ -316,23 +387,55 @@ class CsmsConnection(SupervisedActor):
             return
         self._in_flight = None
         self.log.warning("%s got no answer within %g s", out.call.action, CALL_TIMEOUT_S)
-        self._finish(out, CallFailed(action=out.call.action, correlation=out.call.correlation,
+        self._failed(out, CallFailed(action=out.call.action, correlation=out.call.correlation,
                                      kind=FailureKind.TIMEOUT, description="no answer from the CSMS"))
         self._pump()
 
-    def _fail_all(self, kind: FailureKind, description: str) -> None:
-        pending = ([self._in_flight] if self._in_flight else []) + list(self._queue)
-        self._in_flight = None
-        self._queue.clear()
-        for out in pending:
+    def _failed(self, out: Outgoing, failure: CallFailed) -> None:
+        """A CALLERROR, a timeout or an invalid answer: a durable call is tried again after
+        TransactionMessageRetryInterval × attempts, up to TransactionMessageAttempts."""
+        if not out.durable:
+            self._finish(out, failure)
+            return
+        out.attempts += 1
+        limit = int(self.ctx.config.get("TransactionMessageAttempts", 1) or 1)
+        if out.attempts >= limit:
+            self.log.error("giving up %s after %d attempt(s): %s", out.call.action, out.attempts, failure.description)
+            self._drop(out, replace(failure, kind=FailureKind.GIVEN_UP,
+                                    description=f"{failure.kind.value} {failure.error_code} "
+                                                f"{failure.description} ({out.attempts} attempts)".strip()))
+            return
+        self._ask_persistence(RecordAttempt(queue_id=out.queue_id, attempts=out.attempts))
+        interval = float(self.ctx.config.get("TransactionMessageRetryInterval", 10) or 0)
+        out.not_before = self.ctx.clock.monotonic() + retry_delay(out.attempts, interval)
+        self._queue.put_back(out)
+        self.log.info("retrying %s in %g s (attempt %d of %d)", out.call.action,
+                      out.not_before - self.ctx.clock.monotonic(), out.attempts + 1, limit)
+
+    def _drop(self, out: Outgoing, failure: CallFailed) -> None:
+        """Forget a call for good: out of the durable queue, and the sender told why."""
+        if out.durable:
+            self._ask_persistence(DequeueCall(queue_id=out.queue_id))
+        self._finish(out, failure)
+
+    def _on_link_lost(self) -> None:
+        """The link is down: durable calls wait for the next one; the others fail now."""
+        out, self._in_flight = self._in_flight, None
+        if out is not None:
             self.ctx.clock.cancel(out.timer)
-            self._finish(out, CallFailed(action=out.call.action, correlation=out.call.correlation,
-                                         kind=kind, description=description))
+            if out.durable:
+                self._queue.put_back(out)  # it may have arrived: at-least-once, the CSMS sees it again
+            else:
+                self._finish(out, CallFailed(action=out.call.action, correlation=out.call.correlation,
+                                             kind=FailureKind.OFFLINE, description="connection lost"))
+        for gone in self._queue.drain_volatile():
+            self._finish(gone, CallFailed(action=gone.call.action, correlation=gone.call.correlation,
+                                          kind=FailureKind.OFFLINE, description="connection lost"))
         for _action, timer in self._unanswered.values():
             self.ctx.clock.cancel(timer)
         self._unanswered.clear()
 
-    def _finish(self, out: _Outgoing, answer: CallResultReceived | CallFailed) -> None:
+    def _finish(self, out: Outgoing, answer: CallResultReceived | CallFailed) -> None:
         """Deliver the answer of a CALL: registration calls are ours, the rest the sender's."""
         if out.call.action == "BootNotification":
             self._on_boot_answer(answer)
@@ -376,24 +479,30 @@ class CsmsConnection(SupervisedActor):
         self._in_flight = None
         self.ctx.clock.cancel(out.timer)
         action, correlation = out.call.action, out.call.correlation
-        answer: CallResultReceived | CallFailed
         if isinstance(frame, CallErrorFrame):
-            answer = CallFailed(action=action, correlation=correlation, kind=FailureKind.CALL_ERROR,
-                                error_code=frame.error_code, description=frame.description)
-        else:
-            try:
-                validate_response(action, thaw(frame.payload))
-            except SchemaViolation as exc:
-                self.log.warning("invalid %s answer from CSMS: %s", action, exc)
-                answer = CallFailed(action=action, correlation=correlation, kind=FailureKind.INVALID,
-                                    description=str(exc))
-            else:
-                rtt = time.perf_counter() - out.sent_at
-                self._results += 1
-                self._rtts.append(rtt)
-                answer = CallResultReceived(action=action, correlation=correlation,
-                                            payload=frame.payload, rtt=rtt)
-        self._finish(out, answer)
+            self._failed(out, CallFailed(action=action, correlation=correlation, kind=FailureKind.CALL_ERROR,
+                                         error_code=frame.error_code, description=frame.description))
+            self._pump()
+            return
+        try:
+            validate_response(action, thaw(frame.payload))
+        except SchemaViolation as exc:
+            self.log.warning("invalid %s answer from CSMS: %s", action, exc)
+            self._failed(out, CallFailed(action=action, correlation=correlation, kind=FailureKind.INVALID,
+                                         description=str(exc)))
+            self._pump()
+            return
+        rtt = time.perf_counter() - out.sent_at
+        self._results += 1
+        self._rtts.append(rtt)
+        local_id = out.call.local_transaction_id
+        if action == "StartTransaction" and local_id is not None:
+            real_id = int(frame.payload["transactionId"])  # type: ignore[call-overload]
+            self._ask_persistence(MapTransactionId(local_id=local_id, real_id=real_id))
+            self._queue.transaction_ids[local_id] = real_id
+        if out.durable:
+            self._ask_persistence(DequeueCall(queue_id=out.queue_id))
+        self._finish(out, CallResultReceived(action=action, correlation=correlation, payload=frame.payload, rtt=rtt))
         self._pump()
 
     def _on_csms_call(self, frame: CallFrame) -> None:
@@ -447,7 +556,7 @@ class CsmsConnection(SupervisedActor):
     # --- registration and heartbeat ---------------------------------------------------------
 
     def _send_boot(self) -> None:
-        self._queue.appendleft(_Outgoing(SendCall(action="BootNotification", payload=self._boot_payload)))
+        self._queue.add(SendCall(action="BootNotification", payload=self._boot_payload), front=True)
 
     def _on_boot_due(self, _msg: BootDue) -> None:
         self._boot_timer = None
@@ -476,12 +585,18 @@ class CsmsConnection(SupervisedActor):
 
     def _on_heartbeat_due(self, _msg: HeartbeatDue) -> None:
         if self._connected and self._registration is Registration.ACCEPTED:
-            self._queue.append(_Outgoing(SendCall(action="Heartbeat")))
+            self._queue.add(SendCall(action="Heartbeat"))
             self._pump()
 
     def _on_get_link_stats(self, _msg: GetLinkStats) -> LinkStats:
         return LinkStats(connected=self._connected, registration=self._registration,
                          connects=self._connects, calls_sent=self._calls_sent,
                          results_received=self._results, rtts=tuple(self._rtts),
-                         busy=bool(self._in_flight or self._queue or self._unanswered))
+                         busy=bool(self._in_flight or self._unanswered or self._ready_to_send()),
+                         queued=len(self._queue))
+
+    def _ready_to_send(self) -> bool:
+        """Something in the queue could go now (calls waiting for a retry time do not count)."""
+        now, retry = self.ctx.clock.monotonic(), self._queue.next_retry()
+        return self._connected and retry is not None and retry <= now and now >= self._resume_at
 

@@ -25,6 +25,7 @@ from actors.base import SupervisedActor
 from actors.evse_logic import (
     ErrorReport,
     iso,
+    last_energy_wh,
     map_error,
     meter_value,
     next_clock_aligned,
@@ -34,9 +35,11 @@ from actors.evse_logic import (
 )
 from actors.status_machine import Status, StatusEvent, reported_status, transition
 from messages.csms import (
+    AdoptQueuedCall,
     CallFailed,
     CallReceived,
     CallResultReceived,
+    ConnectionChanged,
     GetLinkStats,
     Registration,
     RegistrationChanged,
@@ -60,6 +63,7 @@ from messages.persistence import (
     BeginTransaction,
     CloseTransaction,
     EndTransaction,
+    EnqueueCall,
     GetAvailability,
     GetOpenTransaction,
     SetTransactionId,
@@ -113,6 +117,7 @@ class Evse(SupervisedActor):
         ErrorRaised: "_on_error_raised",
         ErrorCleared: "_on_error_cleared",
         RegistrationChanged: "_on_registration_changed",
+        ConnectionChanged: "_on_connection_changed",
         CallResultReceived: "_on_call_answered",
         CallFailed: "_on_call_answered",
         RequestStop: "_on_request_stop",
@@ -123,7 +128,7 @@ class Evse(SupervisedActor):
         AlignedDue: "_on_aligned_due",
         StatusSettled: "_on_status_settled",
     }
-    SUBSCRIBES = (RegistrationChanged,)
+    SUBSCRIBES = (RegistrationChanged, ConnectionChanged)
 
     def __init__(self, ctx: ActorContext, name: str, *, evse_id: int, csms: str = "csms",
                  persistence: str = "persistence", evse_manager: str = "simulator") -> None:
@@ -138,7 +143,6 @@ class Evse(SupervisedActor):
         self._pending_operative: bool | None = None
         self._session_id = ""
         self._tx: TransactionRecord | None = None
-        self._stop_waiting_for_id = False
         self._reading: MeterReading | None = None
         self._last_action = ""
         self._sample_timer: TimerHandle | None = None
@@ -164,25 +168,27 @@ class Evse(SupervisedActor):
                 self._pending_operative = False
             else:
                 self.tell(self._manager, EnableDisable(evse_id=self.evse_id, enable=False))
-        self._resume_transaction(session.transaction_active)
         link = self._ask(self._csms, GetLinkStats()) if self.ctx.directory.get(self._csms) else None
+        self._resume_transaction(session.transaction_active, process_restart=link is None)
         if link is not None and link.registration is Registration.ACCEPTED:
             self._on_registered()
         self._publish_state()
 
-    def _resume_transaction(self, still_running: bool) -> None:
+    def _resume_transaction(self, still_running: bool, *, process_restart: bool) -> None:
+        """A transaction the database says is open: resume it if the EVSE manager still runs
+        its session, else stop it now with the last meter value we stored (PowerLoss when the
+        whole charge point went down). A stopped one only waits for its StopTransaction answer."""
         tx = self._tx
-        if tx is None:
+        if tx is None or tx.stopped:
             return
-        if tx.stopped:
-            self.log.info("transaction %s was stopped before the restart", tx.transaction_id)
-            self._tx = None
-        elif still_running:
-            self.log.info("resuming transaction %s (session %s)", tx.transaction_id, tx.session_id)
+        if still_running:
+            self.log.info("resuming transaction %s (session %s)", tx.transaction_id or tx.local_id, tx.session_id)
             self._start_sampling()
-        else:  # it ended while we were down and the event was lost: stop it with what we know
-            self._end_transaction("Other", tx.meter_start if self._reading is None else self._reading.energy_wh,
-                                  self.ctx.clock.now(), None)
+            return
+        meter = last_energy_wh(tx.meter_values) if tx.meter_values else None
+        self.log.warning("transaction %s ended while we were down; stopping it", tx.transaction_id or tx.local_id)
+        self._end_transaction("PowerLoss" if process_restart else "Other",
+                              tx.meter_start if meter is None else meter, self.ctx.clock.now(), None)
 
     def _ask(self, name: str, message: object) -> Any:
         return self.ctx.directory.ask(name, message, timeout=ASK_TIMEOUT_S)
@@ -234,6 +240,10 @@ class Evse(SupervisedActor):
         if msg.status is Registration.ACCEPTED:
             self._on_registered()
 
+    def _on_connection_changed(self, msg: ConnectionChanged) -> None:
+        if msg.connected and msg.reconnect and self._registered:
+            self._report_status()  # only if it changed while we were offline
+
     def _on_registered(self) -> None:
         if self._registered:
             return  # a restarted Evse may learn it from the link and from the event
@@ -265,15 +275,15 @@ class Evse(SupervisedActor):
         record = TransactionRecord(session_id=msg.session_id, connector_id=self.evse_id, id_tag=msg.id_tag[:20],
                                    meter_start=round(msg.meter_wh or 0), started_at=iso(started),
                                    reservation_id=msg.reservation_id)
-        self._ask(self._persistence, BeginTransaction(record=record))
-        self._tx = record
         payload: dict[str, Any] = {"connectorId": self.evse_id, "idTag": record.id_tag,
                                    "meterStart": record.meter_start, "timestamp": record.started_at}
         if record.reservation_id is not None:
             payload["reservationId"] = record.reservation_id
-        self._send("StartTransaction", payload, f"start:{record.session_id}")
+        start = self._durable_call("StartTransaction", payload, f"start:{record.session_id}")
+        begun = self._ask(self._persistence, BeginTransaction(record=record, start_call=start))
+        self._tx = replace(record, local_id=begun.local_id)
+        self._adopt(start, begun.queue_id, local_transaction_id=begun.local_id)
         self._start_sampling()
-        self._publish_state()
 
     def _on_transaction_finished(self, msg: SessionEvent) -> None:
         if self._tx is None or self._tx.stopped:
@@ -292,28 +302,21 @@ class Evse(SupervisedActor):
     def _end_transaction(self, reason: str, meter_wh: float, at: Any, id_tag: str | None) -> None:
         assert self._tx is not None
         self._stop_sampling()
-        self._tx = replace(self._tx, stopped=True, meter_stop=round(meter_wh), stopped_at=iso(at),
-                           stop_reason=reason, stop_id_tag=id_tag)
-        self._ask(self._persistence, EndTransaction(session_id=self._tx.session_id, meter_stop=self._tx.meter_stop,
-                                                    stopped_at=self._tx.stopped_at, reason=reason, id_tag=id_tag))
-        if self._tx.transaction_id is None:
-            self._stop_waiting_for_id = True  # StopTransaction goes out once StartTransaction is answered
-        else:
-            self._send_stop_transaction()
-        self._publish_state()
-
-    def _send_stop_transaction(self) -> None:
-        tx = self._tx
-        assert tx is not None and tx.transaction_id is not None
-        payload: dict[str, Any] = {"transactionId": tx.transaction_id, "meterStop": tx.meter_stop,
-                                   "timestamp": tx.stopped_at, "reason": tx.stop_reason}
-        if tx.stop_id_tag:
-            payload["idTag"] = tx.stop_id_tag[:20]
+        tx = self._tx = replace(self._tx, stopped=True, meter_stop=round(meter_wh), stopped_at=iso(at),
+                                stop_reason=reason, stop_id_tag=id_tag)
+        payload: dict[str, Any] = {"transactionId": self._wire_transaction_id(), "meterStop": tx.meter_stop,
+                                   "timestamp": tx.stopped_at, "reason": reason}
+        if id_tag:
+            payload["idTag"] = id_tag[:20]
         data = transaction_data(tx.meter_values, parse_csl(self.ctx.config.get("StopTxnSampledData")),
                                 parse_csl(self.ctx.config.get("StopTxnAlignedData")))
         if data:
             payload["transactionData"] = data
-        self._send("StopTransaction", payload, f"stop:{tx.session_id}")
+        stop = self._durable_call("StopTransaction", payload, f"stop:{tx.session_id}")
+        queued = self._ask(self._persistence, EndTransaction(
+            session_id=tx.session_id, meter_stop=tx.meter_stop, stopped_at=tx.stopped_at, reason=reason,
+            id_tag=id_tag, stop_call=stop))
+        self._adopt(stop, queued.queue_id)
 
     def _on_session_finished(self) -> None:
         self._session_id = ""
@@ -327,6 +330,8 @@ class Evse(SupervisedActor):
     def _on_call_answered(self, msg: CallResultReceived | CallFailed) -> None:
         if isinstance(msg, CallFailed):
             self.log.warning("%s failed: %s %s", msg.action, msg.kind.value, msg.description)
+            if msg.action == "StatusNotification":
+                self._last_reported = None  # not delivered: report again when the link is back
             return
         kind, _, session_id = msg.correlation.partition(":")
         tx = self._tx
@@ -344,10 +349,7 @@ class Evse(SupervisedActor):
         self._ask(self._persistence, SetTransactionId(session_id=tx.session_id, transaction_id=transaction_id))
         self._tx = replace(tx, transaction_id=transaction_id)
         status = msg.payload["idTagInfo"]["status"]  # type: ignore[index]
-        if self._stop_waiting_for_id:
-            self._stop_waiting_for_id = False
-            self._send_stop_transaction()
-        elif status != "Accepted":
+        if status != "Accepted" and not tx.stopped:
             self.log.warning("transaction %d not accepted for %s: %s", transaction_id, tx.id_tag, status)
             self.tell(self._manager, PauseCharging(evse_id=self.evse_id))
             if self.ctx.config.get("StopTransactionOnInvalidId", True):
@@ -433,14 +435,32 @@ class Evse(SupervisedActor):
         value = meter_value(self.ctx.clock.now(), values)
         payload: dict[str, Any] = {"connectorId": self.evse_id, "meterValue": [value]}
         tx = self._tx
-        if tx is not None and not tx.stopped:
-            self._ask(self._persistence, AppendMeterValue(session_id=tx.session_id, meter_value=value))
-            self._tx = replace(tx, meter_values=(*tx.meter_values, value))  # type: ignore[arg-type]
-            if tx.transaction_id is not None:
-                payload["transactionId"] = tx.transaction_id
-        self._send("MeterValues", payload, "meter")
+        if tx is None or tx.stopped:
+            self._send("MeterValues", payload, "meter")
+            return
+        payload["transactionId"] = self._wire_transaction_id()
+        call = self._durable_call("MeterValues", payload, "meter")
+        queued = self._ask(self._persistence, AppendMeterValue(session_id=tx.session_id, meter_value=value, call=call))
+        self._tx = replace(tx, meter_values=(*tx.meter_values, value))  # type: ignore[arg-type]
+        self._adopt(call, queued.queue_id)
 
     # --- helpers --------------------------------------------------------------------------
+
+    def _wire_transaction_id(self) -> int:
+        """The CSMS's id if we know it, else our local one (the link swaps it when it can)."""
+        assert self._tx is not None
+        return self._tx.transaction_id if self._tx.transaction_id is not None else self._tx.local_id
+
+    def _durable_call(self, action: str, payload: dict[str, Any], correlation: str) -> EnqueueCall:
+        return EnqueueCall(action=action, payload=payload, reply_to=self.name, correlation=correlation)
+
+    def _adopt(self, call: EnqueueCall, queue_id: int, local_transaction_id: int | None = None) -> None:
+        """Hand a call we stored in the durable queue to the link (it reloads it if it is down)."""
+        self._last_action = call.action
+        self.tell(self._csms, AdoptQueuedCall(queue_id=queue_id, call=SendCall(
+            action=call.action, payload=call.payload, reply_to=call.reply_to, correlation=call.correlation,
+            local_transaction_id=local_transaction_id)))
+        self._publish_state()
 
     def _send(self, action: str, payload: dict[str, Any], correlation: str) -> None:
         self._last_action = action

@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +23,7 @@ __all__ = [
     "ErrorReport",
     "SUPPORTED_MEASURANDS",
     "iso",
+    "last_energy_wh",
     "map_error",
     "meter_value",
     "next_clock_aligned",
@@ -253,3 +254,14 @@ def transaction_data(meter_values: Sequence[Mapping], sampled_measurands: Sequen
             out.append({**mv, "sampledValue": kept})
     return out
 
+
+
+def last_energy_wh(meter_values: Sequence[Mapping[str, Any]]) -> float | None:
+    """The newest Energy.Active.Import.Register (in Wh) among stored MeterValue objects; what a
+    transaction is stopped with when the charge point lost power during it."""
+    for value in reversed(meter_values):
+        for sampled in value.get("sampledValue", ()):
+            if sampled.get("measurand", _ENERGY) == _ENERGY and sampled.get("unit", "Wh") in ("Wh", "kWh"):
+                factor = 1000 if sampled.get("unit") == "kWh" else 1
+                return float(sampled["value"]) * factor
+    return None

@@ -4,16 +4,18 @@ One file ``<DatabasePath>/<ChargePointId>.db`` in WAL mode, versioned by ``user_
 and brought up to date by the numbered migrations below at start. Other actors reach it
 only by request/reply messages; it never calls them.
 
-Answers (ask): GetAvailability → AvailabilityReply, GetOpenTransaction → OpenTransactionReply;
-StoreAvailability, BeginTransaction, SetTransactionId, AppendMeterValue, EndTransaction,
-CloseTransaction → Stored (once committed).
+Answers (ask): GetAvailability → AvailabilityReply, GetOpenTransaction → OpenTransactionReply,
+BeginTransaction → TransactionBegun, EnqueueCall → CallEnqueued, GetQueue → QueueReply;
+StoreAvailability, SetTransactionId, AppendMeterValue, EndTransaction, CloseTransaction,
+RecordAttempt, DequeueCall, MapTransactionId → Stored. Every answer comes after the commit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -23,6 +25,15 @@ from messages.persistence import (
     AppendMeterValue,
     AvailabilityReply,
     BeginTransaction,
+    CallEnqueued,
+    DequeueCall,
+    EnqueueCall,
+    GetQueue,
+    MapTransactionId,
+    QueuedCall,
+    QueueReply,
+    RecordAttempt,
+    TransactionBegun,
     CloseTransaction,
     EndTransaction,
     GetAvailability,
@@ -35,7 +46,7 @@ from messages.persistence import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
 
 __all__ = ["MIGRATIONS", "Persistence", "database_file"]
 
@@ -70,6 +81,24 @@ MIGRATIONS: tuple[str, ...] = (
         seq INTEGER NOT NULL,
         meter_value TEXT NOT NULL,
         PRIMARY KEY (session_id, seq)
+    );
+    """,
+    # 3: the durable queue of CALLs, and the ids of transactions started offline.
+    """
+    ALTER TABLE txn ADD COLUMN local_id INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE call_queue (
+        queue_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        action TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        reply_to TEXT,
+        correlation TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        transactional INTEGER NOT NULL DEFAULT 1,
+        local_transaction_id INTEGER
+    );
+    CREATE TABLE transaction_id_map (
+        local_id INTEGER PRIMARY KEY,
+        real_id INTEGER NOT NULL
     );
     """,
 )
@@ -111,6 +140,11 @@ class Persistence(SupervisedActor):
         EndTransaction: "_on_end_transaction",
         CloseTransaction: "_on_close_transaction",
         GetOpenTransaction: "_on_get_open_transaction",
+        EnqueueCall: "_on_enqueue_call",
+        RecordAttempt: "_on_record_attempt",
+        DequeueCall: "_on_dequeue_call",
+        MapTransactionId: "_on_map_transaction_id",
+        GetQueue: "_on_get_queue",
     }
 
     def started(self) -> None:
@@ -137,36 +171,86 @@ class Persistence(SupervisedActor):
             (msg.connector_id, int(msg.operative)))
         return Stored()
 
-    def _on_begin_transaction(self, msg: BeginTransaction) -> Stored:
+    def _on_begin_transaction(self, msg: BeginTransaction) -> TransactionBegun:
         r = msg.record
-        self._db.execute(
-            "INSERT OR REPLACE INTO txn (session_id, connector_id, id_tag, meter_start, started_at, reservation_id) "
+        with self._transaction():
+            cursor = self._db.execute(
+                "INSERT OR REPLACE INTO txn (session_id, connector_id, id_tag, meter_start, started_at, "
+                "reservation_id) VALUES (?, ?, ?, ?, ?, ?)",
+                (r.session_id, r.connector_id, r.id_tag, r.meter_start, r.started_at, r.reservation_id))
+            local_id = -int(cursor.lastrowid or 0)  # negative: never taken for an id the CSMS gave
+            self._db.execute("UPDATE txn SET local_id = ? WHERE session_id = ?", (local_id, r.session_id))
+            queue_id = self._enqueue(replace(msg.start_call, local_transaction_id=local_id))
+        return TransactionBegun(local_id=local_id, queue_id=queue_id)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One atomic write: all of it is on disk, or none of it."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _on_enqueue_call(self, msg: EnqueueCall) -> CallEnqueued:
+        return CallEnqueued(queue_id=self._enqueue(msg))
+
+    def _enqueue(self, msg: EnqueueCall) -> int:
+        cursor = self._db.execute(
+            "INSERT INTO call_queue (action, payload, reply_to, correlation, transactional, local_transaction_id) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (r.session_id, r.connector_id, r.id_tag, r.meter_start, r.started_at, r.reservation_id))
+            (msg.action, json.dumps(thaw(msg.payload)), msg.reply_to, msg.correlation, int(msg.transactional),
+             msg.local_transaction_id))
+        return int(cursor.lastrowid or 0)
+
+    def _on_record_attempt(self, msg: RecordAttempt) -> Stored:
+        self._db.execute("UPDATE call_queue SET attempts = ? WHERE queue_id = ?", (msg.attempts, msg.queue_id))
         return Stored()
+
+    def _on_dequeue_call(self, msg: DequeueCall) -> Stored:
+        self._db.execute("DELETE FROM call_queue WHERE queue_id = ?", (msg.queue_id,))
+        return Stored()
+
+    def _on_map_transaction_id(self, msg: MapTransactionId) -> Stored:
+        self._db.execute("INSERT OR REPLACE INTO transaction_id_map (local_id, real_id) VALUES (?, ?)",
+                         (msg.local_id, msg.real_id))
+        return Stored()
+
+    def _on_get_queue(self, _msg: GetQueue) -> QueueReply:
+        calls = tuple(
+            QueuedCall(queue_id=row[0], action=row[1], payload=freeze(json.loads(row[2])),  # type: ignore[arg-type]
+                       reply_to=row[3], correlation=row[4], attempts=row[5], transactional=bool(row[6]),
+                       local_transaction_id=row[7])
+            for row in self._db.execute("SELECT queue_id, action, payload, reply_to, correlation, attempts, "
+                                        "transactional, local_transaction_id FROM call_queue ORDER BY queue_id"))
+        ids = tuple((int(a), int(b)) for a, b in self._db.execute("SELECT local_id, real_id FROM transaction_id_map"))
+        return QueueReply(calls=calls, transaction_ids=ids)
 
     def _on_set_transaction_id(self, msg: SetTransactionId) -> Stored:
         self._db.execute("UPDATE txn SET transaction_id = ? WHERE session_id = ?", (msg.transaction_id, msg.session_id))
         return Stored()
 
-    def _on_append_meter_value(self, msg: AppendMeterValue) -> Stored:
-        self._db.execute(
-            "INSERT INTO txn_meter_value (session_id, seq, meter_value) VALUES "
-            "(?, (SELECT COUNT(*) FROM txn_meter_value WHERE session_id = ?), ?)",
-            (msg.session_id, msg.session_id, json.dumps(thaw(msg.meter_value))))
-        return Stored()
+    def _on_append_meter_value(self, msg: AppendMeterValue) -> CallEnqueued:
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO txn_meter_value (session_id, seq, meter_value) VALUES "
+                "(?, (SELECT COUNT(*) FROM txn_meter_value WHERE session_id = ?), ?)",
+                (msg.session_id, msg.session_id, json.dumps(thaw(msg.meter_value))))
+            return CallEnqueued(queue_id=self._enqueue(msg.call))
 
-    def _on_end_transaction(self, msg: EndTransaction) -> Stored:
-        self._db.execute(
-            "UPDATE txn SET stopped = 1, meter_stop = ?, stopped_at = ?, stop_reason = ?, stop_id_tag = ? "
-            "WHERE session_id = ?", (msg.meter_stop, msg.stopped_at, msg.reason, msg.id_tag, msg.session_id))
-        return Stored()
+    def _on_end_transaction(self, msg: EndTransaction) -> CallEnqueued:
+        with self._transaction():
+            self._db.execute(
+                "UPDATE txn SET stopped = 1, meter_stop = ?, stopped_at = ?, stop_reason = ?, stop_id_tag = ? "
+                "WHERE session_id = ?", (msg.meter_stop, msg.stopped_at, msg.reason, msg.id_tag, msg.session_id))
+            return CallEnqueued(queue_id=self._enqueue(msg.stop_call))
 
     def _on_close_transaction(self, msg: CloseTransaction) -> Stored:
-        self._db.execute("BEGIN IMMEDIATE")
-        self._db.execute("UPDATE txn SET closed = 1 WHERE session_id = ?", (msg.session_id,))
-        self._db.execute("DELETE FROM txn_meter_value WHERE session_id = ?", (msg.session_id,))
-        self._db.execute("COMMIT")
+        with self._transaction():
+            self._db.execute("UPDATE txn SET closed = 1 WHERE session_id = ?", (msg.session_id,))
+            self._db.execute("DELETE FROM txn_meter_value WHERE session_id = ?", (msg.session_id,))
         return Stored()
 
     def _on_get_open_transaction(self, msg: GetOpenTransaction) -> OpenTransactionReply:

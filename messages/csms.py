@@ -17,12 +17,14 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 __all__ = [
+    "AdoptQueuedCall",
     "AnswerOverdue",
     "BootDue",
     "CallTimedOut",
     "ConnectDue",
     "FrameReceived",
     "HeartbeatDue",
+    "QueueDue",
     "SocketClosed",
     "SocketOpened",
     "CallFailed",
@@ -60,9 +62,23 @@ class SendCall:
     """Name of the actor that wants the answer, or None when nobody does."""
     correlation: str = ""
     """Opaque to the link; lets the sender match the answer to its request."""
+    local_transaction_id: int | None = None
+    """For a StartTransaction: the local id of the transaction, which the answer maps to the
+    CSMS's id in every queued call that still carries the local one."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "payload", _frozen(self.payload))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdoptQueuedCall:
+    """Command (tell, any actor → CsmsConnection): send a CALL that the sender already stored
+    in the durable queue (together with its own state, in one database transaction).
+
+    If the link is not running yet it loses nothing: it reloads the queue when it starts."""
+
+    call: SendCall
+    queue_id: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +100,10 @@ class FailureKind(enum.Enum):
     OFFLINE = "Offline"
     INVALID = "Invalid"
     """Our own payload failed schema validation, so it was never sent."""
+    GIVEN_UP = "GivenUp"
+    """A queued call failed TransactionMessageAttempts times and was dropped."""
+    DROPPED = "Dropped"
+    """The queue was over MessageQueueSizeThreshold and this call made room."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -183,7 +203,9 @@ class LinkStats:
     rtts: tuple[float, ...]
     """Round trips of the last answered CALLs, seconds, oldest first."""
     busy: bool
-    """A CALL is in flight or queued, or a CSMS CALL is still unanswered."""
+    """A CALL is in flight or ready to go, or a CSMS CALL is still unanswered."""
+    queued: int = 0
+    """Calls waiting in the queue, including those waiting for a retry or the link."""
 
 
 # --- Inputs of the CSMS connection from its edge: websocket thread and timers ------------
@@ -237,6 +259,11 @@ class CallTimedOut:
     """Timer: the CALL in flight got no answer in time."""
 
     message_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueDue:
+    """Timer: a queued call's retry time has come, or the resume delay after a reconnect ended."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,6 +14,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AppendMeterValue",
+    "CallEnqueued",
+    "DequeueCall",
+    "EnqueueCall",
+    "GetQueue",
+    "MapTransactionId",
+    "QueueReply",
+    "QueuedCall",
+    "RecordAttempt",
     "AvailabilityReply",
     "BeginTransaction",
     "CloseTransaction",
@@ -24,6 +32,7 @@ __all__ = [
     "SetTransactionId",
     "StoreAvailability",
     "Stored",
+    "TransactionBegun",
     "TransactionRecord",
 ]
 
@@ -70,6 +79,8 @@ class TransactionRecord:
     started_at: str
     """The StartTransaction timestamp (ISO 8601, UTC)."""
     reservation_id: int | None = None
+    local_id: int = 0
+    """Our own (negative) id of the transaction, used in queued calls until the CSMS's id is known."""
     transaction_id: int | None = None
     """The CSMS's id, once StartTransaction.conf arrived."""
     stopped: bool = False
@@ -84,9 +95,11 @@ class TransactionRecord:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BeginTransaction:
-    """Request (ask → Stored): a transaction started on a connector."""
+    """Request (ask → :class:`TransactionBegun`): a transaction started on a connector; its
+    StartTransaction goes into the durable queue in the same database transaction."""
 
     record: TransactionRecord
+    start_call: EnqueueCall
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,21 +112,25 @@ class SetTransactionId:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AppendMeterValue:
-    """Request (ask → Stored): a MeterValue sampled during the transaction."""
+    """Request (ask → :class:`CallEnqueued`): a MeterValue sampled during the transaction, and
+    its MeterValues call, stored together."""
 
     session_id: str
     meter_value: Payload
+    call: EnqueueCall
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EndTransaction:
-    """Request (ask → Stored): the transaction is over on our side; StopTransaction follows."""
+    """Request (ask → :class:`CallEnqueued`): the transaction is over on our side; its
+    StopTransaction goes into the durable queue in the same database transaction."""
 
     session_id: str
     meter_stop: int
     stopped_at: str
     reason: str
     id_tag: str | None = None
+    stop_call: EnqueueCall
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,3 +152,88 @@ class OpenTransactionReply:
     """Reply to :class:`GetOpenTransaction`."""
 
     record: TransactionRecord | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueuedCall:
+    """A CALL in the durable queue: stored before it is sent, deleted once answered."""
+
+    queue_id: int
+    """Row id; also the order in which the calls were made."""
+    action: str
+    payload: Payload
+    reply_to: str | None
+    correlation: str
+    attempts: int = 0
+    """Sends that ended in a CALLERROR or a timeout (a send while offline does not count)."""
+    transactional: bool = True
+    """False for a non-transactional call kept only because QueueAllMessages is set."""
+    local_transaction_id: int | None = None
+    """For a StartTransaction: the local id its answer gives a real id to."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnqueueCall:
+    """Request (ask → :class:`CallEnqueued`): store a CALL before it is sent."""
+
+    action: str
+    payload: Payload
+    reply_to: str | None
+    correlation: str
+    transactional: bool = True
+    local_transaction_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEnqueued:
+    """Reply to :class:`EnqueueCall`."""
+
+    queue_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordAttempt:
+    """Request (ask → Stored): a queued CALL failed once more (CALLERROR or timeout)."""
+
+    queue_id: int
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DequeueCall:
+    """Request (ask → Stored): the CALL was answered (or finally given up)."""
+
+    queue_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MapTransactionId:
+    """Request (ask → Stored): a transaction started offline under ``local_id`` is ``real_id``
+    at the CSMS; queued calls that still say ``local_id`` are sent with ``real_id``."""
+
+    local_id: int
+    real_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetQueue:
+    """Query (ask → :class:`QueueReply`): everything the durable queue holds, at start."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueReply:
+    """Reply to :class:`GetQueue`."""
+
+    calls: tuple[QueuedCall, ...]
+    """Oldest first."""
+    transaction_ids: tuple[tuple[int, int], ...]
+    """(local id, real id) pairs."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransactionBegun:
+    """Reply to :class:`BeginTransaction`: the local id the transaction goes by until the
+    CSMS gives it one, and the queue row of its StartTransaction."""
+
+    local_id: int
+    queue_id: int

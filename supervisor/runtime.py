@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
-from messages.lifecycle import ChildExited, ExitReason
+from messages.lifecycle import ChildExited, ExitReason, Ping
 from supervisor.engine import EngineState, on_exit
 from supervisor.spec import check_specs
 
@@ -77,6 +77,17 @@ class Supervisor(pykka.ThreadingActor):
             return
         self._refs[child_id] = ref
         self._directory.register(child_id, ref)
+        self._await_ready(child_id, ref)
+
+    def _await_ready(self, child_id: str, ref: pykka.ActorRef[Any]) -> None:
+        """Wait until the child has finished its start (as OTP's start_link does), so the next
+        child starts on a rebuilt predecessor. A failed start is reported by the child itself."""
+        try:
+            ref.ask(Ping(), timeout=self._specs[child_id].start_timeout)
+        except pykka.ActorDeadError:
+            log.debug("%s died while starting", child_id)
+        except pykka.Timeout:
+            log.error("%s did not finish starting within %g s", child_id, self._specs[child_id].start_timeout)
 
     def _on_child_exited(self, exited: ChildExited) -> None:
         current = self._refs.get(exited.child_id)

@@ -36,6 +36,8 @@ class ChildSpec:
     restart: Restart = Restart.PERMANENT
     shutdown: float = 5.0
     """Seconds to wait for a graceful stop before the child is abandoned (threads can't be killed)."""
+    start_timeout: float = 10.0
+    """Seconds to wait for the child to finish starting before the next one starts."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,8 +57,8 @@ def check_specs(specs: Sequence[ChildSpec], flags: SupFlags) -> None:
             msg = f"duplicate child id {spec.id!r}"
             raise ValueError(msg)
         seen.add(spec.id)
-        if spec.shutdown <= 0:
-            msg = f"child {spec.id!r}: shutdown timeout must be > 0"
+        if spec.shutdown <= 0 or spec.start_timeout <= 0:
+            msg = f"child {spec.id!r}: shutdown and start timeouts must be > 0"
             raise ValueError(msg)
     if flags.intensity < 0 or flags.period <= 0:
         msg = "restart intensity must be >= 0 and its period > 0"

@@ -58,12 +58,17 @@ def run_for(clock: ManualClock, app: ChargePointApp, seconds: float, step: float
     settle(app)
 
 
-def settle(app: ChargePointApp) -> None:
-    """Wait until the simulator and every EVSE have handled what was told to them so far, and the
-    link is idle."""
-    app.directory.ask("simulator", Ping(), timeout=5)
-    for name in app.directory.names("evse/"):
-        app.directory.ask(name, Ping(), timeout=5)
+def settle(app: ChargePointApp, rounds: int = 4) -> None:
+    """Wait until what was told so far has been handled: every actor answers a Ping after the
+    messages before it, and a chain that crosses several actors (a swipe goes simulator → auth →
+    link → auth → simulator → evse) needs a round per hop it has left. Then the link is idle."""
+    names = [n for n in app.directory.names() if n != "supervisor"]
+    for _ in range(rounds):
+        for name in names:
+            try:
+                app.directory.ask(name, Ping(), timeout=5)
+            except pykka.ActorDeadError:
+                pass  # restarting; it rebuilds from persistence anyway
     wait_idle(app)
 
 
