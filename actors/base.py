@@ -20,7 +20,7 @@ from messages.lifecycle import ChildExited, ExitReason, InjectCrash, Ping, Pong
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from actors.clock import Clock
+    from actors.clock import Clock, TimerHandle
     from supervisor.config import ChargePointConfig, ModuleConfig
 
 __all__ = ["ActorContext", "Directory", "SupervisedActor"]
@@ -127,6 +127,7 @@ class SupervisedActor(pykka.ThreadingActor):
         self.name = name
         self._supervisor = supervisor
         self.log = logging.getLogger(f"ocpp_cp.{name}")
+        self._timers: list[TimerHandle] = []
 
     # --- helpers for subclasses -------------------------------------------------------
 
@@ -136,12 +137,24 @@ class SupervisedActor(pykka.ThreadingActor):
     def publish(self, event: object) -> None:
         self.ctx.directory.publish(event)
 
-    def after(self, delay: float, message: object) -> Any:
+    def after(self, delay: float, message: object) -> TimerHandle:
         """Tell this actor ``message`` in ``delay`` seconds on the injected clock."""
-        return self.ctx.clock.call_later(delay, self.actor_ref, message)
+        return self._own(self.ctx.clock.call_later(delay, self.actor_ref, message))
 
-    def every(self, interval: float, message: object) -> Any:
-        return self.ctx.clock.call_every(interval, self.actor_ref, message)
+    def every(self, interval: float, message: object) -> TimerHandle:
+        """Tell this actor ``message`` every ``interval`` seconds on the injected clock."""
+        return self._own(self.ctx.clock.call_every(interval, self.actor_ref, message))
+
+    def _own(self, handle: TimerHandle) -> TimerHandle:
+        """Remember a timer, so none outlives this incarnation (a stop or a crash cancels all)."""
+        self._timers = [t for t in self._timers if not (t.cancelled or t.fired)]
+        self._timers.append(handle)
+        return handle
+
+    def _cancel_timers(self) -> None:
+        for handle in self._timers:
+            self.ctx.clock.cancel(handle)
+        self._timers.clear()
 
     def started(self) -> None:
         """Runs in the actor's thread before any message; build state here."""
@@ -160,6 +173,7 @@ class SupervisedActor(pykka.ThreadingActor):
             self.started()
         except Exception as exc:
             self.log.exception("failed to start")
+            self._cancel_timers()
             self._report(ExitReason.CRASH, f"on_start: {type(exc).__name__}: {exc}")
             raise
 
@@ -167,9 +181,11 @@ class SupervisedActor(pykka.ThreadingActor):
         try:
             self.stopping()
         finally:
+            self._cancel_timers()
             self._report(ExitReason.SHUTDOWN)
 
     def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
+        self._cancel_timers()
         self._report(ExitReason.CRASH, f"{getattr(exception_type, '__name__', '?')}: {exception_value}")
 
     def on_receive(self, message: Any) -> Any:

@@ -42,6 +42,8 @@ class TimerHandle:
     interval: float | None = None
     """Seconds between repeated deliveries, or None for a one-shot timer."""
     cancelled: bool = False
+    fired: bool = False
+    """A one-shot timer that has been delivered."""
     seq: int = field(default_factory=itertools.count().__next__)
 
     def __lt__(self, other: TimerHandle) -> bool:
@@ -101,6 +103,8 @@ class _TimerHeap:
         if handle.interval is not None:
             handle.due += handle.interval
             heapq.heappush(self._heap, handle)
+        else:
+            handle.fired = True
         return handle
 
     def pending(self) -> list[TimerHandle]:

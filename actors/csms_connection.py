@@ -42,6 +42,7 @@ from messages.csms import (
     CallTimedOut,
     ConnectDue,
     ConnectionChanged,
+    ConnectTimedOut,
     FailureKind,
     FrameReceived,
     GetLinkStats,
@@ -86,6 +87,8 @@ ANSWER_TIMEOUT_S = 10.0
 """How long the owner of a CSMS CALL may take before we answer InternalError for it."""
 BOOT_RETRY_S = 60
 """Retry interval for BootNotification when the CSMS gives none (interval 0) or fails."""
+CONNECT_TIMEOUT_S = 10.0
+"""A handshake that takes longer is abandoned (the CSMS, or something on the way, swallowed it)."""
 PONG_TIMEOUT_S = 5
 """Seconds to wait for a pong after a ping before the link counts as dead (WebsocketPongTimeout)."""
 RTT_SAMPLES = 4096
@@ -116,6 +119,7 @@ class CsmsConnection(SupervisedActor):
         FrameReceived: "_on_frame_received",
         SocketClosed: "_on_socket_closed",
         ConnectDue: "_on_connect_due",
+        ConnectTimedOut: "_on_connect_timed_out",
         BootDue: "_on_boot_due",
         HeartbeatDue: "_on_heartbeat_due",
         CallTimedOut: "_on_call_timed_out",
@@ -145,6 +149,7 @@ class CsmsConnection(SupervisedActor):
         self._in_flight: Outgoing | None = None
         self._resume_at = 0.0
         self._queue_timer: TimerHandle | None = None
+        self._connect_timer: TimerHandle | None = None
         self._unanswered: dict[str, tuple[str, TimerHandle]] = {}
         self._boot_timer: TimerHandle | None = None
         self._heartbeat_timer: TimerHandle | None = None
@@ -169,8 +174,6 @@ class CsmsConnection(SupervisedActor):
 
     def stopping(self) -> None:
         self._stopping = True
-        for timer in (self._boot_timer, self._heartbeat_timer):
-            self.ctx.clock.cancel(timer)
         if self._app is not None:
             self._app.close(status=1000, reason=b"charge point stopping")
         if self._log_file is not None:
@@ -228,6 +231,15 @@ class CsmsConnection(SupervisedActor):
                                   http_status=status.get("http")))
 
         threading.Thread(target=run, name=f"websocket-{attempt}", daemon=True).start()
+        self._connect_timer = self.after(CONNECT_TIMEOUT_S, ConnectTimedOut(attempt=attempt))
+
+    def _on_connect_timed_out(self, msg: ConnectTimedOut) -> None:
+        if msg.attempt != self._attempt or self._connected or self._app is None:
+            return
+        self.log.warning("no handshake with %s within %g s; abandoning the attempt", self._url, CONNECT_TIMEOUT_S)
+        sock = self._app.sock
+        if sock is not None:
+            sock.shutdown()  # the blocked handshake fails, and the attempt ends as usual
 
     def _on_connect_due(self, _msg: ConnectDue) -> None:
         if not self._stopping and not self._connected:
@@ -237,6 +249,7 @@ class CsmsConnection(SupervisedActor):
         if msg.attempt != self._attempt:
             return
         self._connected = True
+        self.ctx.clock.cancel(self._connect_timer)
         self._connects += 1
         self._failed_attempts = 0
         self.log.info("connected to %s (%s)", self._url, msg.subprotocol)

@@ -143,6 +143,9 @@ class Evse(SupervisedActor):
         self._pending_operative: bool | None = None
         self._session_id = ""
         self._tx: TransactionRecord | None = None
+        self._tx_meter_values: list[Mapping[str, Any]] = []
+        """The transaction's sampled MeterValue objects, for its transactionData (a list: the
+        record would be copied on every sample of a long transaction)."""
         self._reading: MeterReading | None = None
         self._last_action = ""
         self._sample_timer: TimerHandle | None = None
@@ -154,6 +157,7 @@ class Evse(SupervisedActor):
     def started(self) -> None:
         self._operative = self._ask(self._persistence, GetAvailability(connector_id=self.evse_id)).operative
         self._tx = self._ask(self._persistence, GetOpenTransaction(connector_id=self.evse_id)).record
+        self._tx_meter_values = list(self._tx.meter_values) if self._tx else []
         session = self._ask(self._manager, GetSessionState(evse_id=self.evse_id))
         self._session_id = session.session_id
         if session.transaction_active:
@@ -185,7 +189,7 @@ class Evse(SupervisedActor):
             self.log.info("resuming transaction %s (session %s)", tx.transaction_id or tx.local_id, tx.session_id)
             self._start_sampling()
             return
-        meter = last_energy_wh(tx.meter_values) if tx.meter_values else None
+        meter = last_energy_wh(self._tx_meter_values) if self._tx_meter_values else None
         self.log.warning("transaction %s ended while we were down; stopping it", tx.transaction_id or tx.local_id)
         self._end_transaction("PowerLoss" if process_restart else "Other",
                               tx.meter_start if meter is None else meter, self.ctx.clock.now(), None)
@@ -282,6 +286,7 @@ class Evse(SupervisedActor):
         start = self._durable_call("StartTransaction", payload, f"start:{record.session_id}")
         begun = self._ask(self._persistence, BeginTransaction(record=record, start_call=start))
         self._tx = replace(record, local_id=begun.local_id)
+        self._tx_meter_values = []
         self._adopt(start, begun.queue_id, local_transaction_id=begun.local_id)
         self._start_sampling()
 
@@ -308,7 +313,7 @@ class Evse(SupervisedActor):
                                    "timestamp": tx.stopped_at, "reason": reason}
         if id_tag:
             payload["idTag"] = id_tag[:20]
-        data = transaction_data(tx.meter_values, parse_csl(self.ctx.config.get("StopTxnSampledData")),
+        data = transaction_data(self._tx_meter_values, parse_csl(self.ctx.config.get("StopTxnSampledData")),
                                 parse_csl(self.ctx.config.get("StopTxnAlignedData")))
         if data:
             payload["transactionData"] = data
@@ -441,7 +446,7 @@ class Evse(SupervisedActor):
         payload["transactionId"] = self._wire_transaction_id()
         call = self._durable_call("MeterValues", payload, "meter")
         queued = self._ask(self._persistence, AppendMeterValue(session_id=tx.session_id, meter_value=value, call=call))
-        self._tx = replace(tx, meter_values=(*tx.meter_values, value))  # type: ignore[arg-type]
+        self._tx_meter_values.append(value)
         self._adopt(call, queued.queue_id)
 
     # --- helpers --------------------------------------------------------------------------

@@ -236,7 +236,7 @@ class Persistence(SupervisedActor):
         with self._transaction():
             self._db.execute(
                 "INSERT INTO txn_meter_value (session_id, seq, meter_value) VALUES "
-                "(?, (SELECT COUNT(*) FROM txn_meter_value WHERE session_id = ?), ?)",
+                "(?, (SELECT COALESCE(MAX(seq), -1) + 1 FROM txn_meter_value WHERE session_id = ?), ?)",
                 (msg.session_id, msg.session_id, json.dumps(thaw(msg.meter_value))))
             return CallEnqueued(queue_id=self._enqueue(msg.call))
 

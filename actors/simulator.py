@@ -130,10 +130,7 @@ class Simulator(SupervisedActor):
 
     def started(self) -> None:
         self._last_tick = self.ctx.clock.monotonic()
-        self._tick_timer = self.every(self._meter_interval, MeterTick())
-
-    def stopping(self) -> None:
-        self.ctx.clock.cancel(self._tick_timer)
+        self.every(self._meter_interval, MeterTick())
 
     # --- the session, as EVerest's EvseManager runs it ---------------------------------------
 

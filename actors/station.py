@@ -35,7 +35,7 @@ from messages.persistence import GetAvailability, StoreAvailability
 from messages.station import ApplyAvailability, EvseStateChanged, GetEvseState, RequestStop
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from actors.base import ActorContext
 
@@ -143,11 +143,29 @@ class Station(SupervisedActor):
 
     def _remote_stop(self, msg: CallReceived) -> dict[str, Any]:
         wanted = msg.payload["transactionId"]
-        for evse_id, view in self._evses.items():
-            if view.transaction_active and view.transaction_id == wanted:
-                self.tell(self._evse(evse_id), RequestStop(reason="Remote"))
-                return {"status": "Accepted"}
-        return {"status": "Rejected"}
+        evse_id = self._find_transaction(wanted)
+        if evse_id is None:
+            # The CSMS may stop a transaction the moment it answered StartTransaction, before
+            # its Evse told us the id: ask the EVSEs with a transaction for their state now.
+            self._refresh(evse for evse, view in self._evses.items() if view.transaction_active)
+            evse_id = self._find_transaction(wanted)
+        if evse_id is None:
+            return {"status": "Rejected"}
+        self.tell(self._evse(evse_id), RequestStop(reason="Remote"))
+        return {"status": "Accepted"}
+
+    def _find_transaction(self, transaction_id: object) -> int | None:
+        return next((evse_id for evse_id, view in self._evses.items()
+                     if view.transaction_active and view.transaction_id == transaction_id), None)
+
+    def _refresh(self, evse_ids: Iterable[int]) -> None:
+        futures = {evse_id: ref.ask(GetEvseState(), block=False) for evse_id in evse_ids
+                   if (ref := self.ctx.directory.get(self._evse(evse_id))) is not None}
+        for evse_id, future in futures.items():
+            try:
+                self._evses[evse_id] = future.get(timeout=ASK_TIMEOUT_S)
+            except (pykka.Timeout, pykka.ActorDeadError):
+                self.log.warning("EVSE %d did not answer", evse_id)
 
     def _unlock_connector(self, msg: CallReceived) -> dict[str, Any] | None:
         connector = int(msg.payload["connectorId"])  # type: ignore[call-overload]

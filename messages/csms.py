@@ -22,6 +22,7 @@ __all__ = [
     "BootDue",
     "CallTimedOut",
     "ConnectDue",
+    "ConnectTimedOut",
     "FrameReceived",
     "HeartbeatDue",
     "QueueDue",
@@ -242,6 +243,13 @@ class SocketClosed:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConnectDue:
     """Timer: time to (re)connect."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectTimedOut:
+    """Timer: a connection attempt has not finished its handshake in time (a black hole)."""
+
+    attempt: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,4 +1,4 @@
-"""Benchmarks of issue #2: start-up, heartbeat round trip, actor restart.
+"""Benchmarks of issues #2 and #3: start-up, heartbeat round trip, actor restart; 128 EVSEs.
 
 Run from the repository root::
 
@@ -13,7 +13,15 @@ with its spread and is set against a baseline measured in the same run:
 2. heartbeat round trip inside the charge point's CSMS link (in-process, manual clock),
    next to a bare asyncio client built on ``ocpp.v16.ChargePoint`` + ``websockets``;
    the two are measured in alternating rounds so that a noisy phase hits both;
-3. actor restart: ``InjectCrash`` told to an actor → a new incarnation answers ``Ping``.
+3. actor restart: ``InjectCrash`` told to an actor → a new incarnation answers ``Ping``;
+4. process start → a StatusNotification of every connector received and answered, with 128
+   EVSEs (129 of them) next to 1 EVSE (2), ``ocpp-cp run`` as a subprocess; the resident memory
+   and thread count of both processes at that moment;
+5. RemoteStartTransaction → StartTransaction with the cable already plugged in (in-process,
+   manual clock), timed on the LocalCsms's own frame and CALL timestamps;
+6. CPU per second of wall time in steady state: 128 EVSEs charging with
+   MeterValueSampleInterval = 1 (in-process on the real clock, the CSMS in a child process,
+   tests/bench/csms_process.py), next to the same 128 EVSEs idle; MeterValues per second.
 
 Rows marked "context" explain the figures: the wall time of ``python -c`` importing our own
 modules, app.start() → BootNotification in-process, the heartbeat seen from outside the link
@@ -33,11 +41,13 @@ import logging
 import math
 import os
 import platform
+import re
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -55,6 +65,7 @@ from messages.lifecycle import InjectCrash, Ping, Pong  # noqa: E402
 from supervisor.app import ChargePointApp  # noqa: E402
 from supervisor.config import load_charge_point_config, load_module_config  # noqa: E402
 from supervisor.local_csms import LocalCsms, utc_now  # noqa: E402
+from supervisor.sim_control import SimController  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -120,18 +131,35 @@ def _boot_reply(_cp_id: str, _payload: object) -> dict[str, Any]:
 
 
 IN_PROCESS_BOOT_S: list[float] = []
-"""app.start() → BootNotification received, for every in-process charge point of this run."""
+"""app.start() → BootNotification received, for every manual-clock in-process charge point of this run."""
+
+
+def _user_config(path: Path, url: str, cp_id: str, keys: dict[str, dict[str, Any]] | None = None) -> Path:
+    """Write a user config pointing at ``url`` as ``cp_id``, patched with ``keys`` ({profile: {key: value}})."""
+    patch: dict[str, dict[str, Any]] = {"Internal": {"CentralSystemURI": url, "ChargePointId": cp_id}}
+    for profile, values in (keys or {}).items():
+        patch.setdefault(profile, {}).update(values)
+    path.write_text(json.dumps(patch))
+    return path
+
+
+def _build_app(url: str, cp_id: str, workdir: Path, clock: ManualClock | None, *, evses: int = 1,
+               keys: dict[str, dict[str, Any]] | None = None) -> ChargePointApp:
+    """An in-process charge point built like the tests' ``make_charge_point`` (not started).
+
+    ``clock=None`` gives the app its real SystemClock.
+    """
+    user_config = _user_config(workdir / f"{cp_id}-user_config.json", url, cp_id, keys)
+    overrides = {"EvseCount": evses, "DatabasePath": workdir / f"{cp_id}-db",
+                 "MessageLogPath": workdir / f"{cp_id}-log", "UserConfigPath": user_config}
+    module = load_module_config(None, [f"{k}={v}" for k, v in overrides.items()])
+    return ChargePointApp(module, load_charge_point_config(module), clock=clock)
 
 
 @contextlib.contextmanager
 def _charge_point(csms: LocalCsms, cp_id: str, workdir: Path, clock: ManualClock) -> Iterator[ChargePointApp]:
-    """An in-process charge point built like the tests' ``make_charge_point``, stopped on exit."""
-    user_config = workdir / f"{cp_id}-user_config.json"
-    user_config.write_text(json.dumps({"Internal": {"CentralSystemURI": csms.url, "ChargePointId": cp_id}}))
-    overrides = {"EvseCount": 1, "DatabasePath": workdir / f"{cp_id}-db",
-                 "MessageLogPath": workdir / f"{cp_id}-log", "UserConfigPath": user_config}
-    module = load_module_config(None, [f"{k}={v}" for k, v in overrides.items()])
-    app = ChargePointApp(module, load_charge_point_config(module), clock=clock)
+    """An in-process one-EVSE charge point on a manual clock, registered and idle; stopped on exit."""
+    app = _build_app(csms.url, cp_id, workdir, clock)
     t0 = time.monotonic()
     app.start()
     try:
@@ -423,6 +451,359 @@ def bench_restart(csms: LocalCsms, workdir: Path, reps: int, targets: Sequence[s
             "target_ms": RESTART_TARGET_MS, "target_met": summary["max_ms"] < RESTART_TARGET_MS}
 
 
+# --- 4. 128 EVSEs: process start → every StatusNotification answered; memory and threads ----------
+
+
+def _proc_status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (kB) and Threads of a live process, from /proc/<pid>/status."""
+    wanted = {"VmRSS": "rss_kb", "VmHWM": "hwm_kb", "Threads": "threads"}
+    figures: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in wanted:
+            figures[wanted[key]] = int(value.split()[0])
+    return figures
+
+
+def _answer_frame_at(csms: LocalCsms, cp_id: str, message_id: str, timeout: float = 5.0) -> float:
+    """``.at`` of the CSMS's answer to the CALL ``message_id`` (recorded just before it is sent)."""
+    def find() -> float | None:
+        for f in reversed(csms.frames):
+            if f.cp_id == cp_id and f.direction == "out" and f.text.startswith("[3,"):
+                if json.loads(f.text)[1] == message_id:
+                    return f.at
+        return None
+    return _wait_until(find, timeout, f"the answer to {message_id}")
+
+
+def _statuses_once(csms: LocalCsms, workdir: Path, evses: int, i: int, command: list[str]) -> dict[str, Any]:
+    """One ``ocpp-cp run --set EvseCount=evses``, stopped once a StatusNotification of every
+    connector (0..evses) has been received and answered."""
+    cp_id = f"BENCH-N{evses}-{i}"
+    rundir = workdir / f"statuses-{evses}-{i}"
+    rundir.mkdir()
+    user_config = _user_config(rundir / "user_config.json", csms.url, cp_id)
+    argv = [*command, "--log-level", "WARNING", "run",
+            "--set", f"EvseCount={evses}",
+            "--set", f"UserConfigPath={user_config}",
+            "--set", f"DatabasePath={rundir / 'db'}",
+            "--set", f"MessageLogPath={rundir / 'log'}"]
+    wanted = set(range(evses + 1))
+    stderr_path = rundir / "stderr.txt"
+    with stderr_path.open("wb") as stderr:
+        t0 = time.monotonic()
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                                cwd=rundir)
+        try:
+            firsts: dict[int, Any] = {}
+            deadline = t0 + 60
+            while not wanted <= firsts.keys():
+                for r in csms.received:
+                    if r.cp_id == cp_id and r.action == "StatusNotification":
+                        firsts.setdefault(r.payload["connectorId"], r)
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    tail = stderr_path.read_text(errors="replace")[-2000:]
+                    msg = (f"ocpp-cp with {evses} EVSEs sent StatusNotifications for {len(firsts)} of "
+                           f"{len(wanted)} connectors (exit code {proc.poll()})\n{tail}")
+                    raise RuntimeError(msg)
+                time.sleep(0.01)  # the figures come from the CSMS's own timestamps, not from this loop
+            resources = _proc_status(proc.pid)
+            boot = csms.wait_for("BootNotification", cp_id=cp_id, timeout=5)
+            last = max((firsts[c] for c in wanted), key=lambda r: r.at)
+            answered = _answer_frame_at(csms, cp_id, last.message_id)
+            sent = sum(1 for r in csms.received if r.cp_id == cp_id and r.action == "StatusNotification")
+        finally:
+            took, code = _stop_process(proc)
+    return {"answered_s": answered - t0, "received_s": last.at - t0, "boot_s": boot.at - t0,
+            "boot_to_last_s": last.at - boot.at, "stop_s": took, "exit_code": code,
+            "status_notifications": sent, **resources}
+
+
+def bench_statuses(workdir: Path, reps: int, evses: int = 128) -> dict[str, Any]:
+    """``evses`` EVSEs against one, alternating, each against a LocalCsms of its own (so that the
+    polling here scans only this measure's traffic)."""
+    command = _ocpp_cp_command()
+    runs: dict[int, list[dict[str, Any]]] = {1: [], evses: []}
+    with LocalCsms() as csms:
+        for i in range(reps):
+            for n in (1, evses):
+                runs[n].append(_statuses_once(csms, workdir, n, i, command))
+        failures = len(csms.failures)
+
+    def figures(n: int) -> dict[str, Any]:
+        samples = runs[n]
+        return {
+            "evses": n,
+            "answered": _summary([s["answered_s"] for s in samples]),
+            "received": _summary([s["received_s"] for s in samples]),
+            "boot": _summary([s["boot_s"] for s in samples]),
+            "boot_to_last": _summary([s["boot_to_last_s"] for s in samples]),
+            "sigterm_to_exit": _summary([s["stop_s"] for s in samples]),
+            "exit_codes": [s["exit_code"] for s in samples],
+            "status_notifications": [s["status_notifications"] for s in samples],
+            "samples_ms": [s["answered_s"] * 1000 for s in samples],
+        }
+
+    def memory(n: int) -> dict[str, Any]:
+        samples = runs[n]
+        return {"evses": n, "n": len(samples),
+                "rss_kb": statistics.median(s["rss_kb"] for s in samples),
+                "hwm_kb": statistics.median(s["hwm_kb"] for s in samples),
+                "threads": statistics.median(s["threads"] for s in samples),
+                "samples": [{k: s[k] for k in ("rss_kb", "hwm_kb", "threads")} for s in samples]}
+
+    return {
+        "statuses_128": figures(evses),
+        "statuses_1": figures(1),
+        "memory": {"evses_128": memory(evses), "evses_1": memory(1), "csms_failures": failures},
+    }
+
+
+# --- 5. RemoteStartTransaction → StartTransaction, cable already plugged --------------------------
+
+
+def _status_after(csms: LocalCsms, cp_id: str, after: int, status: str) -> None:
+    csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1 and p["status"] == status,
+                  timeout=10, after=after, cp_id=cp_id)
+
+
+def _call_until_accepted(csms: LocalCsms, cp_id: str, action: str, payload: dict[str, Any]) -> int:
+    """Send the CALL until the charge point accepts it (its Station may not yet have seen the
+    EVSE's latest state); returns how many were rejected first."""
+    rejected = 0
+    deadline = time.monotonic() + 10
+    while csms.call(cp_id, action, payload)["status"] != "Accepted":
+        rejected += 1
+        if time.monotonic() > deadline:
+            msg = f"{action} {payload} still rejected after 10 s"
+            raise RuntimeError(msg)
+        time.sleep(0.001)
+    return rejected
+
+
+def bench_remote_start(csms: LocalCsms, workdir: Path, n: int, warmup: int = 3) -> dict[str, Any]:
+    """Plugged-in EVSE (Preparing); RemoteStartTransaction → StartTransaction, ``n`` times.
+
+    Between rounds: RemoteStopTransaction, StopTransaction, Finishing, unplug (Available), plug
+    in again (Preparing), link idle. Every time is a LocalCsms timestamp (``time.monotonic()``).
+    """
+    cp_id = "BENCH-REMOTE"
+    issued: list[int] = []
+    counter = iter(range(1, 1 << 30))
+
+    def start_reply(_cp_id: str, _payload: object) -> dict[str, Any]:
+        issued.append(next(counter))
+        return {"transactionId": issued[-1], "idTagInfo": {"status": "Accepted"}}
+
+    csms.set_reply("StartTransaction", start_reply, cp_id=cp_id)
+    clock = ManualClock()
+    sent_to_start: list[float] = []
+    sent_to_start_frame: list[float] = []
+    issued_to_start: list[float] = []
+    sent_to_answer: list[float] = []
+    stop_accepted: list[float] = []
+    rejected = {"RemoteStartTransaction": 0, "RemoteStopTransaction": 0}
+    with _charge_point(csms, cp_id, workdir, clock) as app:
+        sim = SimController(app.directory)
+        after = len(csms.received)
+        sim.plug_in(1)
+        _status_after(csms, cp_id, after, "Preparing")
+        _wait_idle(app)
+        for i in range(warmup + n):
+            after, frames_after = len(csms.received), len(csms.frames)
+            t_issued = time.monotonic()
+            rejected["RemoteStartTransaction"] += _call_until_accepted(
+                csms, cp_id, "RemoteStartTransaction", {"idTag": f"R{i}", "connectorId": 1})
+            start = csms.wait_for("StartTransaction", timeout=10, after=after, cp_id=cp_id)
+            frames = csms.frames[frames_after:]
+            call_out = next(f for f in reversed(frames) if f.cp_id == cp_id and f.direction == "out"
+                            and '"RemoteStartTransaction"' in f.text)
+            call_id = json.loads(call_out.text)[1]
+            answer_in = next(f for f in frames if f.cp_id == cp_id and f.direction == "in"
+                             and f.text.startswith("[3,") and json.loads(f.text)[1] == call_id)
+            start_in = next(f for f in frames if f.direction == "in" and f.text == start.frame)
+            if i >= warmup:
+                sent_to_start.append(start.at - call_out.at)
+                sent_to_start_frame.append(start_in.at - call_out.at)
+                issued_to_start.append(start.at - t_issued)
+                sent_to_answer.append(answer_in.at - call_out.at)
+            # Stop it, unplug, plug in again: the next round starts from Preparing once more.
+            _wait_until(lambda: len(issued) == i + 1, 10, "the StartTransaction answer")
+            after, frames_after = len(csms.received), len(csms.frames)
+            rejected["RemoteStopTransaction"] += _call_until_accepted(
+                csms, cp_id, "RemoteStopTransaction", {"transactionId": issued[-1]})
+            stop_out = next(f for f in reversed(csms.frames[frames_after:]) if f.cp_id == cp_id
+                            and f.direction == "out" and '"RemoteStopTransaction"' in f.text)
+            if i >= warmup:
+                start_answered = _answer_frame_at(csms, cp_id, start.message_id)
+                stop_accepted.append(stop_out.at - start_answered)
+            csms.wait_for("StopTransaction", timeout=10, after=after, cp_id=cp_id)
+            _status_after(csms, cp_id, after, "Finishing")
+            after = len(csms.received)
+            sim.plug_out(1)
+            _status_after(csms, cp_id, after, "Available")
+            after = len(csms.received)
+            sim.plug_in(1)
+            _status_after(csms, cp_id, after, "Preparing")
+            _wait_idle(app)
+    return {**_summary(sent_to_start),
+            "to_start_frame": _summary(sent_to_start_frame),
+            "from_call_issued": _summary(issued_to_start),
+            "call_answered": _summary(sent_to_answer),
+            # StartTransaction answered -> the RemoteStopTransaction that was accepted sent; the
+            # ones sent before were rejected (transaction id not yet known to the Station).
+            "stop_accepted_after_start_answered": _summary(stop_accepted),
+            "warmup_rounds": warmup, "rejected_first": rejected}
+
+
+# --- 6. CPU in steady state: 128 EVSEs charging, MeterValueSampleInterval = 1 -----------------------
+
+METERING_1S = {"Core": {"MeterValueSampleInterval": 1,
+                        "MeterValuesSampledData": "Energy.Active.Import.Register,Power.Active.Import,Current.Import"}}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_cpu_s(path: str) -> float:
+    """utime + stime of a /proc/.../stat file, in seconds."""
+    rest = Path(path).read_text().rpartition(")")[2].split()
+    return (int(rest[11]) + int(rest[12])) / CLK_TCK
+
+
+class _CsmsProcess:
+    """tests/bench/csms_process.py: a LocalCsms in a child process, asked over its stdin/stdout."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("csms_process.py"))],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.startswith("PORT "):
+            self.close()
+            msg = f"csms_process.py did not start: {line!r}"
+            raise RuntimeError(msg)
+        self.url = f"ws://127.0.0.1:{int(line.split()[1])}/"
+
+    def ask(self, *words: object) -> Any:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(" ".join(map(str, words)) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def count(self, action: str) -> int:
+        return self.ask("counts").get(action, 0)
+
+    def cpu_s(self) -> float:
+        return _stat_cpu_s(f"/proc/{self.proc.pid}/stat")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(OSError, ValueError):
+                assert self.proc.stdin is not None
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def _thread_cpu_s() -> dict[int, tuple[str, float]]:
+    """CPU seconds of every Python thread of this process: ident → (name, seconds).
+
+    Per-thread CPU clocks (ns resolution): /proc/<pid>/task/*/stat counts 10 ms ticks, which
+    lose the 128 Evse threads entirely (each runs well under a tick per second).
+    """
+    out: dict[int, tuple[str, float]] = {}
+    for thread in threading.enumerate():
+        if thread.ident is None:
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            out[thread.ident] = (thread.name, time.clock_gettime(time.pthread_getcpuclockid(thread.ident)))
+    return out
+
+
+def _thread_group(name: str) -> str:
+    """Evse-17 → Evse, websocket-1 → websocket, LocalCsms-40993 → LocalCsms."""
+    return re.sub(r"-\d+$", "", name)
+
+
+def _cpu_window(csms: _CsmsProcess, seconds: float) -> dict[str, Any]:
+    """CPU of this whole process and of the CSMS's over ``seconds`` of wall time; what the CSMS got."""
+    threads0 = _thread_cpu_s()
+    csms0 = csms.cpu_s()
+    t0, c0 = time.monotonic(), time.process_time()
+    time.sleep(seconds)
+    t1, c1 = time.monotonic(), time.process_time()
+    csms1 = csms.cpu_s()
+    threads1 = _thread_cpu_s()
+    wall = t1 - t0
+    by_group: dict[str, float] = {}
+    for tid, (name, cpu) in threads1.items():
+        before = threads0.get(tid, (name, 0.0))[1]
+        group = _thread_group(name)
+        by_group[group] = by_group.get(group, 0.0) + (cpu - before)
+    counts = csms.ask("counts", t0, t1)
+    gaps = csms.ask("gaps", "MeterValues", t0, t1)
+    meter_values = counts.get("MeterValues", 0)
+    return {
+        "wall_s": wall,
+        "cpu_s": c1 - c0,
+        "cpu_percent": (c1 - c0) / wall * 100,
+        "csms_cpu_percent": (csms1 - csms0) / wall * 100,
+        "meter_values": meter_values,
+        "meter_values_per_s": meter_values / wall,
+        "calls_per_s": sum(counts.values()) / wall,
+        "calls": counts,
+        "meter_value_gaps": gaps,
+        "threads_cpu_percent": {g: v / wall * 100 for g, v in sorted(by_group.items(), key=lambda kv: -kv[1])
+                                if v > 0},
+        "unattributed_cpu_percent": ((c1 - c0) - sum(by_group.values())) / wall * 100,
+        "threads": threading.active_count(),
+    }
+
+
+def bench_steady_state(workdir: Path, window_s: float, evses: int = 128, settle_s: float = 3.0) -> dict[str, Any]:
+    """In-process charge point on the real clock, the CSMS in a child process. Idle window first,
+    then plug in and swipe on every EVSE and, once all are charging, the loaded window."""
+    cp_id = "BENCH-STEADY"
+    csms = _CsmsProcess()
+    try:
+        app = _build_app(csms.url, cp_id, workdir, None, evses=evses, keys=METERING_1S)
+        t0 = time.monotonic()
+        app.start()
+        try:
+            _wait_until(lambda: csms.count("StatusNotification") >= evses + 1 or None, 60,
+                        f"{evses + 1} StatusNotifications")
+            booted = sorted(csms.ask("times", "StatusNotification"))[evses] - t0
+            _wait_idle(app, 30)
+            time.sleep(1.0)
+            idle = _cpu_window(csms, window_s)
+            sim = SimController(app.directory)
+            t_plug = time.monotonic()
+            for evse in range(1, evses + 1):
+                sim.plug_in(evse)
+                sim.swipe(evse, f"T{evse}")
+            _wait_until(lambda: csms.count("StartTransaction") >= evses or None, 60, f"{evses} StartTransactions")
+            started = sorted(csms.ask("times", "StartTransaction"))[evses - 1] - t_plug
+            time.sleep(settle_s)
+            loaded = _cpu_window(csms, window_s)
+        finally:
+            app.stop()
+        failures = csms.ask("failures")["failures"]
+    finally:
+        csms.close()
+    return {"evses": evses, "window_s": window_s, "settle_s": settle_s,
+            "sample_interval_s": METERING_1S["Core"]["MeterValueSampleInterval"],
+            "measurands": METERING_1S["Core"]["MeterValuesSampledData"],
+            "idle": idle, "loaded": loaded,
+            "cpu_ratio": loaded["cpu_percent"] / idle["cpu_percent"] if idle["cpu_percent"] > 0 else None,
+            "start_to_statuses_ms": booted * 1000, "plug_to_all_started_ms": started * 1000,
+            "csms_failures": failures}
+
+
 # --- report ----------------------------------------------------------------------------------------
 
 
@@ -444,7 +825,7 @@ def _table(results: dict[str, Any]) -> str:
         ("  python -c 'import supervisor.cli, supervisor.app'", imp["n"], imp["median_ms"], None, imp["max_ms"],
          None, imp["median_ms"] / floor["median_ms"], "context: our imports alone"),
         ("  in-process app.start() -> BootNotification", ipb["n"], ipb["median_ms"], None, ipb["max_ms"],
-         None, None, "context: the apps of measures 2 and 3"),
+         None, None, "context: the apps of measures 2, 3 and 5"),
         ("  BootNotification -> last StatusNotification", start["boot_to_status"]["n"],
          start["boot_to_status"]["median_ms"], None, start["boot_to_status"]["max_ms"], None, None, "context"),
         ("  SIGTERM -> process exit", start["sigterm_to_exit"]["n"], start["sigterm_to_exit"]["median_ms"],
@@ -465,6 +846,7 @@ def _table(results: dict[str, Any]) -> str:
           for name, s in rs["by_actor"].items()),
         ("  crash -> new incarnation registered", rs["registered"]["n"], rs["registered"]["median_ms"],
          rs["registered"]["p99_ms"], rs["registered"]["max_ms"], None, None, ""),
+        *_scale_rows(results),
     ]
     header = ("measure", "n", "median ms", "p99 ms", "max ms", "baseline ms", "ratio", "note")
     cells = [header] + [
@@ -484,6 +866,110 @@ def _table(results: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _scale_rows(results: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Timing rows of issue #3 (measures 4-6), in the columns of :func:`_table`."""
+    big, one, rem, steady = (results["statuses_128"], results["statuses_1"], results["remote_start"],
+                             results["steady_state"])
+    n_big = big["evses"]
+    ans, ans1 = big["answered"], one["answered"]
+    stop = rem["stop_accepted_after_start_answered"]
+    return [
+        (f"process start -> {n_big + 1} StatusNotifications answered ({n_big} EVSEs)", ans["n"], ans["median_ms"],
+         None, ans["max_ms"], ans1["median_ms"], ans["median_ms"] / ans1["median_ms"],
+         f"min {ans['min_ms']:.0f}; baseline = 1 EVSE (2 StatusNotifications); answer = CALLRESULT "
+         f"recorded just before it is sent"),
+        ("  same, receipt of the last StatusNotification", big["received"]["n"], big["received"]["median_ms"],
+         None, big["received"]["max_ms"], one["received"]["median_ms"], None,
+         f"StatusNotifications sent: {sorted(set(big['status_notifications']))} "
+         f"(1 EVSE: {sorted(set(one['status_notifications']))})"),
+        (f"  {n_big} EVSEs: process start -> BootNotification", big["boot"]["n"], big["boot"]["median_ms"], None,
+         big["boot"]["max_ms"], one["boot"]["median_ms"], big["boot"]["median_ms"] / one["boot"]["median_ms"],
+         "context"),
+        (f"  {n_big} EVSEs: BootNotification -> last StatusNotification", big["boot_to_last"]["n"],
+         big["boot_to_last"]["median_ms"], None, big["boot_to_last"]["max_ms"], one["boot_to_last"]["median_ms"],
+         None, "context"),
+        (f"  {n_big} EVSEs: SIGTERM -> process exit", big["sigterm_to_exit"]["n"],
+         big["sigterm_to_exit"]["median_ms"], None, big["sigterm_to_exit"]["max_ms"],
+         one["sigterm_to_exit"]["median_ms"], None,
+         f"exit codes {sorted(set(big['exit_codes'] + one['exit_codes']), key=str)}"),
+        (f"  {n_big} EVSEs in-process, SystemClock: app.start() -> last StatusNotification", 1,
+         steady["start_to_statuses_ms"], None, steady["start_to_statuses_ms"], None, None, "context (measure 6)"),
+        (f"  {n_big} EVSEs in-process: plug in + swipe all -> last StartTransaction", 1,
+         steady["plug_to_all_started_ms"], None, steady["plug_to_all_started_ms"], None, None,
+         f"context: {n_big} Authorize + {n_big} StartTransaction round trips on one link"),
+        ("RemoteStart CALL sent -> StartTransaction received (plugged in)", rem["n"], rem["median_ms"],
+         rem["p99_ms"], rem["max_ms"], None, None,
+         "LocalCsms timestamps: outgoing frame -> CALL received and validated; manual clock"),
+        ("  same, up to the StartTransaction frame (before CSMS validation)", rem["to_start_frame"]["n"],
+         rem["to_start_frame"]["median_ms"], rem["to_start_frame"]["p99_ms"], rem["to_start_frame"]["max_ms"],
+         None, None, "context"),
+        ("  csms.call() issued -> StartTransaction received", rem["from_call_issued"]["n"],
+         rem["from_call_issued"]["median_ms"], rem["from_call_issued"]["p99_ms"], rem["from_call_issued"]["max_ms"],
+         None, None, "context: adds validation and the hop onto the CSMS loop"),
+        ("  RemoteStart CALL sent -> its CALLRESULT received", rem["call_answered"]["n"],
+         rem["call_answered"]["median_ms"], rem["call_answered"]["p99_ms"], rem["call_answered"]["max_ms"],
+         None, None, "context"),
+        ("  StartTransaction answered -> RemoteStop accepted (sent)", stop["n"], stop["median_ms"], stop["p99_ms"],
+         stop["max_ms"], None, None,
+         f"context: RemoteStops sent right after the answer are rejected until the Station knows the id "
+         f"(retried every ~1 ms); rejected: {rem['rejected_first']['RemoteStopTransaction']} stops, "
+         f"{rem['rejected_first']['RemoteStartTransaction']} starts in {rem['n'] + rem['warmup_rounds']} rounds"),
+    ]
+
+
+def _resources_table(results: dict[str, Any]) -> str:
+    """Memory, threads and CPU (issue #3, measures 5 and 6) in a table of their own: not milliseconds."""
+    mem, steady = results["memory"], results["steady_state"]
+    big, one = mem["evses_128"], mem["evses_1"]
+    n_big = results["statuses_128"]["evses"]
+    loaded, idle = steady["loaded"], steady["idle"]
+    per_evse_kb = (big["rss_kb"] - one["rss_kb"]) / (n_big - 1)
+
+    def busiest(window: dict[str, Any], k: int = 4) -> str:
+        return ", ".join(f"{g} {v:.2f}" for g, v in list(window["threads_cpu_percent"].items())[:k])
+
+    gaps = loaded["meter_value_gaps"]
+    rows = [
+        (f"RSS, all statuses in ({n_big} EVSEs)", big["n"], big["rss_kb"] / 1024, "MB", one["rss_kb"] / 1024,
+         big["rss_kb"] / one["rss_kb"], f"baseline = 1 EVSE; {per_evse_kb:.0f} kB more per EVSE"),
+        ("  peak RSS (VmHWM)", big["n"], big["hwm_kb"] / 1024, "MB", one["hwm_kb"] / 1024,
+         big["hwm_kb"] / one["hwm_kb"], ""),
+        ("  threads", big["n"], big["threads"], "", one["threads"], big["threads"] / one["threads"],
+         "from /proc/<pid>/status"),
+        (f"CPU, {n_big} EVSEs charging, MeterValueSampleInterval=1", 1, loaded["cpu_percent"], "% of a core",
+         idle["cpu_percent"], None,
+         f"baseline = same {n_big} EVSEs idle; over {loaded['wall_s']:.1f} s; "
+         f"CSMS (own process) {loaded['csms_cpu_percent']:.1f} %"),
+        ("  MeterValues received by the CSMS", 1, loaded["meter_values_per_s"], "/s", idle["meter_values_per_s"],
+         None, f"expected {n_big / steady['sample_interval_s']:.0f}/s; {loaded['meter_values']} in the window "
+         f"from {gaps['connectors']} connectors ({gaps['min_per_connector']}-{gaps['max_per_connector']} each); "
+         f"gap between two of one connector median {gaps['median_ms']:.0f} ms, max {gaps['max_ms']:.0f} ms"),
+        ("  all CALLs received by the CSMS", 1, loaded["calls_per_s"], "/s", idle["calls_per_s"], None, ""),
+        ("  busiest threads, charging", 1, sum(loaded["threads_cpu_percent"].values()), "% of a core", None, None,
+         busiest(loaded)),
+        ("  busiest threads, idle", 1, sum(idle["threads_cpu_percent"].values()), "% of a core", None, None,
+         busiest(idle)),
+    ]
+    header = ("resource", "n", "value", "unit", "baseline", "ratio", "note")
+    def num(value: float | None) -> str:
+        return _fmt(value, 2 if value is not None and abs(value) < 1 else 1)
+
+    cells = [header] + [(m, str(n), num(v), unit, num(b), _fmt(r), note)
+                        for m, n, v, unit, b, r, note in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    right = {1, 2, 4, 5}
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+
+    out = [line(header), "  ".join("-" * w for w in widths)]
+    out += [line(row) for row in cells[1:]]
+    out.append("CPU = process CPU seconds / wall seconds (runner process = the charge point only); "
+               "thread groups by name, % of a core")
+    return "\n".join(out)
+
+
 # --- entry point -------------------------------------------------------------------------------------
 
 
@@ -498,6 +984,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rounds = 2 if args.quick else 4
     reps_restart = 10 if args.quick else 50
     targets = ("configuration", "evse/1")
+    reps_statuses = 1 if args.quick else 3
+    n_remote = 30 if args.quick else 200
+    window_s = 5.0 if args.quick else 10.0
 
     began = time.perf_counter()
     IN_PROCESS_BOOT_S.clear()
@@ -511,22 +1000,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         csms = LocalCsms().start()
         try:
             print(f"LocalCsms at {csms.url}; {'quick' if args.quick else 'full'} run", flush=True)
-            print(f"[1/3] process start x{reps_start} ...", flush=True)
+            print(f"[1/6] process start x{reps_start} ...", flush=True)
             results.update(bench_startup(csms, workdir, reps_start))
-            print(f"[2/3] heartbeat x{n_heartbeats} (ours and baseline, {rounds} rounds) ...", flush=True)
+            print(f"[2/6] heartbeat x{n_heartbeats} (ours and baseline, {rounds} rounds) ...", flush=True)
             results["heartbeat"] = bench_heartbeat(csms, workdir, n_heartbeats, rounds)
-            print(f"[3/3] actor restart x{reps_restart} ...", flush=True)
+            print(f"[3/6] actor restart x{reps_restart} ...", flush=True)
             results["restart"] = bench_restart(csms, workdir, reps_restart, targets)
+            print(f"[4/6] process start with 128 and with 1 EVSE x{reps_statuses} ...", flush=True)
+            results.update(bench_statuses(workdir, reps_statuses))
+            print(f"[5/6] RemoteStartTransaction -> StartTransaction x{n_remote} ...", flush=True)
+            results["remote_start"] = bench_remote_start(csms, workdir, n_remote)
             results["in_process_boot"] = _summary(IN_PROCESS_BOOT_S)
             failures = csms.failures
         finally:
             csms.stop()
+        # Last: its app runs on the real clock, whose thread outlives the app.
+        print(f"[6/6] CPU, 128 EVSEs idle then charging, {window_s:.0f} s windows ...", flush=True)
+        results["steady_state"] = bench_steady_state(workdir, window_s)
+    failures_total = len(failures) + results["memory"]["csms_failures"] + results["steady_state"]["csms_failures"]
     results["meta"]["duration_s"] = time.perf_counter() - began
-    results["meta"]["csms_failures"] = len(failures)
+    results["meta"]["csms_failures"] = failures_total
 
     print()
     print(_table(results))
-    print(f"\n{results['meta']['duration_s']:.1f} s in all; CSMS saw {len(failures)} invalid frame(s)")
+    print()
+    print(_resources_table(results))
+    print(f"\n{results['meta']['duration_s']:.1f} s in all; the CSMSs saw {failures_total} invalid frame(s)")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
         print(f"figures written to {args.json}")

@@ -42,7 +42,7 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     figures = json.loads(out.read_text())
 
     assert {"meta", "startup", "import_floor", "import_ours", "in_process_boot", "heartbeat",
-            "restart"} <= figures.keys()
+            "restart", "statuses_128", "statuses_1", "memory", "remote_start", "steady_state"} <= figures.keys()
     assert figures["meta"]["quick"] is True
 
     startup = figures["startup"]
@@ -72,3 +72,36 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     assert restart["target_ms"] == 100
     assert isinstance(restart["target_met"], bool)
     assert figures["meta"]["csms_failures"] == 0
+
+    # Issue #3: 128 EVSEs.
+    for key, evses in (("statuses_128", 128), ("statuses_1", 1)):
+        statuses = figures[key]
+        assert statuses["evses"] == evses
+        for part in ("answered", "received", "boot", "boot_to_last", "sigterm_to_exit"):
+            _check_summary(f"{key}.{part}", statuses[part])
+            assert statuses[part]["n"] == 1, (key, part)
+        assert statuses["exit_codes"] == [0], f"{key}: ocpp-cp should exit 0 after SIGTERM"
+        assert all(n >= evses + 1 for n in statuses["status_notifications"]), key
+    memory = figures["memory"]
+    for key in ("evses_128", "evses_1"):
+        for part in ("rss_kb", "hwm_kb", "threads"):
+            assert memory[key][part] > 0, (key, part)
+
+    remote = figures["remote_start"]
+    _check_summary("remote_start", remote)
+    assert remote["n"] == 30
+    for key in ("to_start_frame", "from_call_issued", "call_answered", "stop_accepted_after_start_answered"):
+        _check_summary(f"remote_start.{key}", remote[key])
+
+    steady = figures["steady_state"]
+    assert steady["evses"] == 128
+    for key in ("start_to_statuses_ms", "plug_to_all_started_ms"):
+        assert steady[key] > 0, key
+    for window in ("idle", "loaded"):
+        assert steady[window]["wall_s"] > 0, window
+        assert steady[window]["cpu_percent"] >= 0, window
+        assert steady[window]["threads_cpu_percent"] is not None, window
+    loaded = steady["loaded"]
+    for key in ("cpu_s", "cpu_percent", "csms_cpu_percent", "meter_values", "meter_values_per_s", "calls_per_s"):
+        assert loaded[key] > 0, f"steady_state.loaded.{key} = {loaded[key]!r}"
+    assert loaded["meter_value_gaps"]["n"] > 0
