@@ -462,6 +462,10 @@ class Evse(SupervisedActor):
     def _adopt(self, call: EnqueueCall, queue_id: int, local_transaction_id: int | None = None) -> None:
         """Hand a call we stored in the durable queue to the link (it reloads it if it is down)."""
         self._last_action = call.action
+        if self.ctx.directory.get(self._csms) is None:
+            self.log.debug("%s stays queued until the link starts", call.action)  # it reloads the queue
+            self._publish_state()
+            return
         self.tell(self._csms, AdoptQueuedCall(queue_id=queue_id, call=SendCall(
             action=call.action, payload=call.payload, reply_to=call.reply_to, correlation=call.correlation,
             local_transaction_id=local_transaction_id)))

@@ -1,20 +1,18 @@
 """``ocpp-cp``: the command line of the charge point.
 
-Exit codes: 0 after a clean stop, 2 for a configuration error (one line on stderr naming
-the file, the key and the rule), 70 when the supervisor gave up (restart intensity
-exceeded; systemd restarts us).
+Exit codes: 0 after a clean stop, 1 when ``demo --sessions`` found a session that did not
+start or stop at the CSMS (one line on stderr saying which), 2 for a configuration error
+(one line on stderr naming the file, the key and the rule), 70 when the supervisor gave up
+(restart intensity exceeded; systemd restarts us).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
-import tempfile
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from supervisor.config import ConfigError, load_charge_point_config, load_module_config
@@ -53,14 +51,26 @@ def _parser() -> argparse.ArgumentParser:
                                 description="Load and validate the module and charge point configs.")
     _add_config_arguments(check)
 
-    demo = commands.add_parser("demo", help="run against a bundled local CSMS and show the traffic",
-                               description=("Start a small CSMS on loopback and the charge point on its "
-                                            "embedded defaults, and print every frame between them."))
-    demo.add_argument("--evses", type=int, default=4, metavar="N", help="simulated EVSEs (1..128, default 4)")
+    demo = commands.add_parser("demo", help="simulated charging sessions with a live table of the EVSEs",
+                               description=(
+                                   "Run the charge point with simulated EVSEs and scripted charging sessions "
+                                   "(plug in, swipe DEMO-<evse>, charge, stop) against the bundled CSMS on "
+                                   "loopback, or an external one, and show every EVSE in a live table "
+                                   "(plain progress lines when stdout is not a terminal)."))
+    demo.add_argument("--evses", type=_evse_count, default=4, metavar="N", help="simulated EVSEs (1..128, default 4)")
+    demo.add_argument("--sessions", type=_positive_int, default=None, metavar="K",
+                      help="run K sessions on every EVSE, check them at the CSMS, exit 0 if all started and "
+                           "stopped (default: repeat until Ctrl-C)")
+    demo.add_argument("--csms", metavar="URL", default=None,
+                      help="an external CSMS (ws://host:port/path/) instead of the bundled one")
     demo.add_argument("--duration", type=float, default=None, metavar="SECONDS",
                       help="stop after this many seconds (default: run until Ctrl-C)")
+    demo.add_argument("--frames", action="store_true",
+                      help="print every frame between the charge point and the bundled CSMS, with plain "
+                           "progress lines instead of the table")
     demo.add_argument("--set", dest="overrides", action="append", default=[], metavar="Option=Value",
                       help="override one module option (repeatable)")
+    demo.add_argument("--charge-seconds", type=float, default=15.0, help=argparse.SUPPRESS)
     return parser
 
 
@@ -91,37 +101,35 @@ def _run_until_stopped(options: ModuleConfig, config: ChargePointConfig, duratio
     return 0
 
 
+def _evse_count(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 128:
+        msg = f"{value} is not within 1..128"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        msg = f"{value} is not a positive number"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def _demo(args: argparse.Namespace) -> int:
-    from supervisor.local_csms import LocalCsms
+    from supervisor.demo import DemoSettings, run_demo  # deferred: check-config starts nothing
 
-    def show(cp_id: str, direction: str, frame: str) -> None:
-        arrow = "CP  -> CSMS" if direction == "in" else "CSMS -> CP "
-        print(f"{arrow} {cp_id}: {frame}", flush=True)
-
-    with tempfile.TemporaryDirectory(prefix="ocpp-cp-demo-") as workdir:
-        csms = LocalCsms(on_frame=show)
-        csms.set_reply("BootNotification", lambda _cp, _p: {
-            "status": "Accepted", "interval": 10, "currentTime": _utc_now()})
-        csms.start()
-        user_config = Path(workdir) / "user_config.json"
-        user_config.write_text(json.dumps({"Internal": {"CentralSystemURI": csms.url}}))
-        overrides = [f"EvseCount={args.evses}", f"DatabasePath={workdir}/db",
-                     f"MessageLogPath={workdir}/log", f"UserConfigPath={user_config}", *args.overrides]
-        print(f"bundled CSMS listening at {csms.url}; Ctrl-C stops the demo", flush=True)
-        try:
-            options, config = _load(None, overrides)
-            return _run_until_stopped(options, config, args.duration)
-        finally:
-            csms.stop()
-
-
-def _utc_now() -> str:
-    from datetime import datetime, timezone
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return run_demo(DemoSettings(evses=args.evses, duration=args.duration, sessions=args.sessions,
+                                 csms_url=args.csms, frames=args.frames, overrides=tuple(args.overrides),
+                                 charge_s=args.charge_seconds))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo" and args.frames and args.csms:
+        parser.error("--frames shows the bundled CSMS's traffic; it cannot be used with --csms")
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The libraries' own chatter: our actors log every connection event at the right level.
