@@ -157,9 +157,10 @@ def _build_app(url: str, cp_id: str, workdir: Path, clock: ManualClock | None, *
 
 
 @contextlib.contextmanager
-def _charge_point(csms: LocalCsms, cp_id: str, workdir: Path, clock: ManualClock) -> Iterator[ChargePointApp]:
+def _charge_point(csms: LocalCsms, cp_id: str, workdir: Path, clock: ManualClock,
+                  keys: dict[str, dict[str, Any]] | None = None) -> Iterator[ChargePointApp]:
     """An in-process one-EVSE charge point on a manual clock, registered and idle; stopped on exit."""
-    app = _build_app(csms.url, cp_id, workdir, clock)
+    app = _build_app(csms.url, cp_id, workdir, clock, keys=keys)
     t0 = time.monotonic()
     app.start()
     try:
@@ -802,6 +803,228 @@ def bench_steady_state(workdir: Path, window_s: float, evses: int = 128, settle_
             "cpu_ratio": loaded["cpu_percent"] / idle["cpu_percent"] if idle["cpu_percent"] > 0 else None,
             "start_to_statuses_ms": booted * 1000, "plug_to_all_started_ms": started * 1000,
             "csms_failures": failures}
+
+
+# --- 7. offline backlog: 10,000 transactional CALLs stored offline, drained after a reconnect ------
+
+BACKLOG_POLL_S = 0.01
+"""Poll interval of GetLinkStats while the backlog drains: each ask lands in the link's own mailbox
+(and copies up to 4096 round trips), so it is not polled as tightly as elsewhere; the drain takes
+seconds, so 10 ms of granularity is well under 1 % of it."""
+BACKLOG_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+DB_FLOOR_PAIRS = 1000
+
+
+def _backlog_payloads(n: int) -> list[dict[str, Any]]:
+    """``n`` valid MeterValues requests for connector 1, one Energy.Active.Import.Register sample each,
+    one second apart, the register rising by 1 Wh each (so the CSMS side can check the order)."""
+    out = []
+    for i in range(n):
+        at = datetime.fromtimestamp(BACKLOG_START.timestamp() + i, timezone.utc)
+        out.append({"connectorId": 1, "meterValue": [{
+            "timestamp": at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "sampledValue": [{"value": str(1000 + i), "context": "Sample.Periodic",
+                              "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]})
+    return out
+
+
+def _rate(n: int, seconds: float) -> dict[str, float]:
+    return {"s": seconds, "msgs_per_s": n / seconds, "ms_per_msg": seconds / n * 1000}
+
+
+def _queue_rows(db_path: Path) -> int:
+    """Rows of the durable queue as a separate reader sees them (WAL: committed rows only)."""
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM call_queue").fetchone()[0])
+    finally:
+        db.close()
+
+
+def _db_floor(workdir: Path, pairs: int) -> dict[str, float]:
+    """Context: a bare INSERT and DELETE (autocommit each) on the same disk, WAL, synchronous=FULL,
+    like the Persistence actor's EnqueueCall and DequeueCall, without any actor around them."""
+    import sqlite3
+
+    db = sqlite3.connect(workdir / "db-floor.db", isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("CREATE TABLE q (id INTEGER PRIMARY KEY, payload TEXT)")
+        text = json.dumps(_backlog_payloads(1)[0])
+        t0 = time.perf_counter()
+        ids = [db.execute("INSERT INTO q (payload) VALUES (?)", (text,)).lastrowid for _ in range(pairs)]
+        t1 = time.perf_counter()
+        for row in ids:
+            db.execute("DELETE FROM q WHERE id = ?", (row,))
+        t2 = time.perf_counter()
+    finally:
+        db.close()
+    return {"pairs": pairs, "insert_ms": (t1 - t0) / pairs * 1000, "delete_ms": (t2 - t1) / pairs * 1000,
+            "pair_ms": (t2 - t0) / pairs * 1000}
+
+
+def _frame_split(frames: Sequence[Any], cp_id: str, n: int) -> dict[str, Any]:
+    """From the LocalCsms's own frame timestamps, for the last ``n`` MeterValues CALLs of ``cp_id``:
+    CALL received → its CALLRESULT sent (the CSMS's share of a message) and CALLRESULT sent → the
+    next CALL received (the client's share: reading the answer, the next send, the wire both ways)."""
+    calls: list[tuple[float, str]] = []
+    answers: dict[str, float] = {}
+    for f in frames:
+        if f.cp_id != cp_id:
+            continue
+        msg = json.loads(f.text)
+        if f.direction == "in" and msg[0] == 2 and msg[2] == "MeterValues":
+            calls.append((f.at, msg[1]))
+        elif f.direction == "out" and msg[0] == 3:
+            answers[msg[1]] = f.at
+    calls = calls[-n:]
+    csms_side = [answers[mid] - at for at, mid in calls if mid in answers]
+    client_side = [calls[i + 1][0] - answers[calls[i][1]] for i in range(len(calls) - 1) if calls[i][1] in answers]
+    return {"csms_side": _summary(csms_side), "client_side": _summary(client_side)}
+
+
+async def _baseline_backlog(url: str, cp_id: str, payloads: Sequence[dict[str, Any]], warmup: int
+                            ) -> tuple[float, list[float]]:
+    """The same MeterValues, one at a time (each awaited), from a bare ``ocpp.v16.ChargePoint``.
+    Returns (s for all of them after the warm-up, per-call round trips)."""
+    import websockets
+    from ocpp.v16 import ChargePoint, call
+
+    async with websockets.connect(url + cp_id, subprotocols=["ocpp1.6"]) as ws:
+        cp = ChargePoint(cp_id, ws)
+        reader = asyncio.create_task(cp.start())
+        try:
+            for p in payloads[:warmup]:
+                await cp.call(call.MeterValues(connector_id=1, meter_value=p["meterValue"]), suppress=False)
+            rtts: list[float] = []
+            t0 = time.perf_counter()
+            for p in payloads:
+                t1 = time.perf_counter()
+                await cp.call(call.MeterValues(connector_id=1, meter_value=p["meterValue"]), suppress=False)
+                rtts.append(time.perf_counter() - t1)
+            return time.perf_counter() - t0, rtts
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+
+
+def _energy_in_order(csms: LocalCsms, cp_id: str) -> tuple[int, bool]:
+    """(MeterValues received from ``cp_id``, whether their registers rise one by one)."""
+    values = [int(r.payload["meterValue"][0]["sampledValue"][0]["value"]) for r in csms.received
+              if r.cp_id == cp_id and r.action == "MeterValues"]
+    return len(values), values == list(range(1000, 1000 + len(values)))
+
+
+def bench_backlog(workdir: Path, n: int) -> dict[str, Any]:
+    """Issue #4. A registered in-process charge point on a ManualClock (no timer fires unless the
+    clock is moved, so no heartbeat or call timeout interferes) loses its CSMS; ``n`` MeterValues
+    are told to its link while offline (each stored through Persistence, then queued); a LocalCsms
+    comes back on the same port, the clock is moved to the reconnect timer, and the backlog drains
+    one CALL in flight at a time. Then the bare ``ocpp`` client sends the same ``n`` to that CSMS."""
+    from actors.persistence import database_file
+    from messages.csms import ConnectDue, SendCall
+
+    cp_id = "BENCH-BACKLOG"
+    payloads = _backlog_payloads(n)
+    clock = ManualClock()
+    first = LocalCsms().start()
+    first.set_reply("BootNotification", _boot_reply, cp_id=cp_id)
+    port = first.port
+    revived: LocalCsms | None = None
+    try:
+        with _charge_point(first, cp_id, workdir, clock) as app:
+            db_path = database_file(str(workdir / f"{cp_id}-db"), cp_id)  # as _build_app sets DatabasePath
+            # Offline: the CSMS goes away; the link notices and arms its reconnect timer.
+            first.stop()
+            _wait_until(lambda: not _link_stats(app).connected, 10, "the link to notice the CSMS gone")
+            reconnect = clock.wait_for_timer(lambda m: isinstance(m, ConnectDue), timeout=10)
+            # Fill: n SendCalls told; the GetLinkStats asked after them is answered once all are handled.
+            t0 = time.perf_counter()
+            for p in payloads:
+                app.directory.tell("csms", SendCall(action="MeterValues", payload=p, reply_to=None))
+            stats = app.directory.ask("csms", GetLinkStats(), timeout=max(60.0, n / 50))
+            fill_s = time.perf_counter() - t0
+            if stats.queued != n:
+                msg = f"expected {n} queued MeterValues offline, LinkStats.queued = {stats.queued}"
+                raise RuntimeError(msg)
+            rows_after_fill = _queue_rows(db_path)
+            results_before = stats.results_received
+            # Back: a new LocalCsms on the same port; the clock moved to the reconnect time.
+            revived = LocalCsms(port=port)
+            revived.set_reply("BootNotification", _boot_reply, cp_id=cp_id)
+            revived.start()
+            t_advance = time.monotonic()
+            clock.advance(reconnect.due - clock.monotonic())
+
+            def drained() -> LinkStats | None:
+                s = _link_stats(app)
+                return s if s.queued == 0 and not s.busy else None
+
+            deadline = time.monotonic() + max(60.0, n / 20)
+            while (stats := drained()) is None:
+                if time.monotonic() > deadline:
+                    msg = f"backlog not drained within {deadline - t_advance:.0f} s: {_link_stats(app).queued} left"
+                    raise TimeoutError(msg)
+                time.sleep(BACKLOG_POLL_S)
+            t_end = time.monotonic()
+            connections = [c for c in revived.connections if c.cp_id == cp_id]
+            if not connections:
+                msg = "the link drained without a connection to the revived CSMS"
+                raise RuntimeError(msg)
+            t_connected = connections[0].at
+            received, in_order = _energy_in_order(revived, cp_id)
+            if received != n:
+                msg = f"the revived CSMS received {received} MeterValues, not {n}"
+                raise RuntimeError(msg)
+            mine = [r for r in revived.received if r.cp_id == cp_id and r.action == "MeterValues"]
+            answered = stats.results_received - results_before
+            rtts = list(stats.rtts[-min(n, answered, len(stats.rtts)):])
+            rows_after_drain = _queue_rows(db_path)
+            boots_after = revived.count("BootNotification", cp_id)
+        # Baseline: the bare ocpp client, against the same revived LocalCsms.
+        base_s, base_rtts = asyncio.run(_baseline_backlog(revived.url, "BASE1", payloads, WARMUP_CALLS))
+        with _ocpp_sync_validation():
+            sync_s, sync_rtts = asyncio.run(_baseline_backlog(revived.url, "BASE2", payloads, WARMUP_CALLS))
+        frames = revived.frames
+        failures = len(revived.failures)
+    finally:
+        first.stop()
+        if revived is not None:
+            revived.stop()
+
+    drain = {**_rate(n, t_end - t_connected),
+             "advance_to_connected_ms": (t_connected - t_advance) * 1000,
+             "connected_to_first_received_ms": (mine[0].at - t_connected) * 1000,
+             "connected_to_last_received_ms": (mine[-1].at - t_connected) * 1000,
+             "received": received, "in_order": in_order, "answered": answered,
+             "boot_notifications": boots_after, "poll_s": BACKLOG_POLL_S}
+    base, sync = _rate(n, base_s), _rate(n, sync_s)
+    link_rtt = _summary(rtts)
+    ours_split = _frame_split(frames, cp_id, n)
+    return {
+        "n": n,
+        "clock": "ManualClock",
+        "fill": {**_rate(n, fill_s), "queue_rows_after": rows_after_fill},
+        "drain": drain,
+        # The link's own round trip of the drained calls (frame sent -> answer validated, in the actor).
+        "link_rtt": link_rtt,
+        "ours_split": ours_split,
+        "baseline": {**base, "rtt": _summary(base_rtts), "split": _frame_split(frames, "BASE1", n)},
+        "baseline_sync_validation": {**sync, "rtt": _summary(sync_rtts), "split": _frame_split(frames, "BASE2", n)},
+        "ratio_msgs_per_s": drain["msgs_per_s"] / base["msgs_per_s"],
+        "ratio_ms_per_msg": drain["ms_per_msg"] / base["ms_per_msg"],
+        # One CALL in flight: a message cannot take less than its round trip. Share of the
+        # per-message time that is the link's median round trip (1.0 = at the limit).
+        "rtt_share": link_rtt["median_ms"] / drain["ms_per_msg"],
+        "db_commits_per_msg": 2,
+        "db_rows": {"after_fill": rows_after_fill, "after_drain": rows_after_drain},
+        "db_floor": _db_floor(workdir, DB_FLOOR_PAIRS),
+        "csms_failures": failures,
+    }
 
 
 # --- report ----------------------------------------------------------------------------------------

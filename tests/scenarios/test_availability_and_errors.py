@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import CP_ID, settle, wait_idle, wait_until
-from scenarios.test_transactions import booted, statuses, wait_status
+from scenarios.steps import booted, start_charging, statuses, wait_status
 from supervisor.sim_control import SimController
 
 pytestmark = pytest.mark.timeout(60)
@@ -19,10 +19,7 @@ def test_availability_scheduled_during_a_transaction_and_kept_over_a_restart(csm
     app = make_charge_point(csms.url, evses=2)
     booted(csms, clock, app, evses=2)
     sim = SimController(app.directory)
-    sim.plug_in(1)
-    sim.swipe(1, "TAG1")
-    csms.wait_for("StartTransaction")
-    wait_status(csms, 1, "Charging")
+    start_charging(csms, sim)
     wait_idle(app)
     assert change(csms, 1, "Inoperative") == "Scheduled"
     assert change(csms, 1, "Inoperative") == "Scheduled"  # asked twice: still one pending change
@@ -66,10 +63,7 @@ def test_inoperative_error_faults_the_evse_and_clearing_restores_it(csms, clock,
     app = make_charge_point(csms.url)
     booted(csms, clock, app)
     sim = SimController(app.directory)
-    sim.plug_in(1)
-    sim.swipe(1, "TAG1")
-    csms.wait_for("StartTransaction")
-    wait_status(csms, 1, "Charging")
+    start_charging(csms, sim)
     sim.raise_error(1, "evse_manager/Inoperative", message="relay welded", description="E42", vendor_id="PyCP")
     fault = csms.wait_for("StatusNotification", lambda p: p["status"] == "Faulted").payload
     assert (fault["errorCode"], fault["info"], fault["vendorId"], fault["vendorErrorCode"]) == (

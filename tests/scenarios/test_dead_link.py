@@ -8,7 +8,7 @@ import pytest
 from conftest import wait_idle, wait_until
 from messages.csms import ConnectDue, ConnectTimedOut, GetLinkStats
 from peers.fault_proxy import FaultProxy
-from scenarios.test_transactions import booted
+from scenarios.steps import booted
 
 pytestmark = pytest.mark.timeout(60)
 

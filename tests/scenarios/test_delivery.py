@@ -7,7 +7,7 @@ import pytest
 
 from conftest import CP_ID, run_for, settle, wait_idle, wait_until
 from messages.csms import ConnectDue, GetLinkStats, QueueDue
-from scenarios.test_transactions import booted, statuses, wait_status
+from scenarios.steps import booted, statuses, wait_status
 from supervisor.local_csms import CallErrorReply, LocalCsms
 from supervisor.sim_control import SimController
 
@@ -173,7 +173,9 @@ def test_restart_stops_an_interrupted_transaction_with_power_loss(csms, clock, m
     csms.wait_for("StartTransaction")
     settle(app)
     run_for(clock, app, 120)
-    last_sample = csms.received[-1].payload["meterValue"][0]["sampledValue"][0]["value"]
+    samples = [r.payload for r in csms.received if r.action == "MeterValues"]
+    assert len(samples) == 2
+    last_sample = samples[-1]["meterValue"][0]["sampledValue"][0]["value"]
     app.stop()  # the charger loses power: the next process has no session on the EVSE
 
     make_charge_point(csms.url, keys=metering)

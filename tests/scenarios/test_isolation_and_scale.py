@@ -6,7 +6,7 @@ import pytest
 
 from conftest import CP_ID, run_for, settle, wait_idle, wait_until
 from messages.lifecycle import InjectCrash
-from scenarios.test_transactions import booted, wait_status
+from scenarios.steps import booted
 from supervisor.sim_control import SimController
 
 METERING = {"Core": {"MeterValueSampleInterval": 10, "MeterValuesSampledData": "Energy.Active.Import.Register"}}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import CP_ID, run_for, wait_idle, wait_until
-from messages.csms import HeartbeatDue
+from scenarios.steps import booted, start_charging, statuses, wait_status
 from supervisor.sim_control import SimController
 
 pytestmark = pytest.mark.timeout(60)
@@ -14,22 +14,6 @@ pytestmark = pytest.mark.timeout(60)
 METERING = {"Core": {"MeterValueSampleInterval": 60,
                      "MeterValuesSampledData": "Energy.Active.Import.Register,Power.Active.Import,Current.Import",
                      "StopTxnSampledData": "Energy.Active.Import.Register"}}
-
-
-def statuses(csms, connector):
-    return [r.payload["status"] for r in csms.received
-            if r.action == "StatusNotification" and r.payload["connectorId"] == connector]
-
-
-def wait_status(csms, connector, status, timeout=5.0):
-    wait_until(lambda: statuses(csms, connector)[-1:] == [status], timeout,
-               f"connector {connector} {status} (saw {statuses(csms, connector)})")
-
-
-def booted(csms, clock, app, evses=1):
-    clock.wait_for_timer(lambda m: isinstance(m, HeartbeatDue))
-    wait_until(lambda: csms.count("StatusNotification") >= evses + 1)
-    wait_idle(app)
 
 
 @pytest.fixture
@@ -130,10 +114,7 @@ def test_remote_start_and_stop_rejections(csms, clock, make_charge_point):
     call = lambda action, payload: csms.call(CP_ID, action, payload)["status"]  # noqa: E731
     assert call("RemoteStartTransaction", {"idTag": "T", "connectorId": 0}) == "Rejected"
     assert call("RemoteStartTransaction", {"idTag": "T", "connectorId": 9}) == "Rejected"
-    sim.plug_in(1)
-    sim.swipe(1, "TAG1")
-    csms.wait_for("StartTransaction")
-    wait_status(csms, 1, "Charging")
+    start_charging(csms, sim)
     assert call("RemoteStartTransaction", {"idTag": "T", "connectorId": 1}) == "Rejected"  # busy
     assert call("ChangeAvailability", {"connectorId": 2, "type": "Inoperative"}) == "Accepted"
     wait_status(csms, 2, "Unavailable")
@@ -151,10 +132,7 @@ def test_remote_start_and_stop_rejections(csms, clock, make_charge_point):
 
 def test_ev_side_disconnect_stops_the_transaction(csms, charger):
     _app, sim = charger
-    sim.plug_in(1)
-    sim.swipe(1, "TAG1")
-    csms.wait_for("StartTransaction")
-    wait_status(csms, 1, "Charging")
+    start_charging(csms, sim)
     sim.plug_out(1)
     assert csms.wait_for("StopTransaction").payload["reason"] == "EVDisconnected"
     wait_status(csms, 1, "Available")
@@ -165,10 +143,7 @@ def test_ev_side_disconnect_without_stop_keeps_the_transaction(csms, clock, make
     app = make_charge_point(csms.url, keys={"Core": {"StopTransactionOnEVSideDisconnect": False}})
     booted(csms, clock, app)
     sim = SimController(app.directory)
-    sim.plug_in(1)
-    sim.swipe(1, "TAG1")
-    csms.wait_for("StartTransaction")
-    wait_status(csms, 1, "Charging")
+    start_charging(csms, sim)
     sim.plug_out(1)
     wait_status(csms, 1, "SuspendedEV")
     wait_idle(app)
@@ -202,10 +177,7 @@ def test_invalid_token_starts_nothing(csms, charger):
 
 def test_unlock_connector_during_a_transaction_stops_it(csms, charger):
     app, sim = charger
-    sim.plug_in(1)
-    sim.swipe(1, "TAG1")
-    csms.wait_for("StartTransaction")
-    wait_status(csms, 1, "Charging")
+    start_charging(csms, sim)
     wait_idle(app)
     assert csms.call(CP_ID, "UnlockConnector", {"connectorId": 1}) == {"status": "Unlocked"}
     assert csms.wait_for("StopTransaction").payload["reason"] == "UnlockCommand"
