@@ -15,17 +15,45 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pykka
 
+from actors.trace import NO_TRACE, TracedTarget
 from messages.lifecycle import ChildExited, ExitReason, InjectCrash, Ping, Pong
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from actors.clock import Clock, TimerHandle
+    from actors.transport import Transport
     from supervisor.config import ChargePointConfig, ModuleConfig
 
-__all__ = ["ActorContext", "Directory", "SupervisedActor"]
+__all__ = ["ActorContext", "Activity", "Directory", "SupervisedActor"]
 
 log = logging.getLogger(__name__)
+
+
+class Activity:
+    """How many messages are being handled now, and how many have been handled so far.
+
+    The actor system is quiet when no handler runs, every inbox is empty, and the count did
+    not move while we looked (see ``ChargePointApp.wait_quiet``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._handled = 0
+
+    def begin(self) -> None:
+        with self._lock:
+            self._busy += 1
+
+    def end(self) -> None:
+        with self._lock:
+            self._busy -= 1
+            self._handled += 1
+
+    def snapshot(self) -> tuple[int, int]:
+        """(handlers running, messages handled)."""
+        with self._lock:
+            return self._busy, self._handled
 
 
 class Directory:
@@ -105,6 +133,12 @@ class ActorContext:
     """The charge point configuration (OCPP keys), as loaded at start."""
     crash_on_start: set[str] = field(default_factory=set)
     """Test hook: names whose next incarnation fails in ``on_start``."""
+    transport: Transport | None = None
+    """How the CSMS link reaches the CSMS; None = a real websocket."""
+    trace: Any = NO_TRACE
+    """Where edge inputs are recorded (:class:`actors.trace.Trace`); off by default."""
+    activity: Activity = field(default_factory=lambda: Activity())
+    """Counts handled messages, so a driver (replay, tests) can tell when the system is quiet."""
 
 
 class SupervisedActor(pykka.ThreadingActor):
@@ -139,11 +173,14 @@ class SupervisedActor(pykka.ThreadingActor):
 
     def after(self, delay: float, message: object) -> TimerHandle:
         """Tell this actor ``message`` in ``delay`` seconds on the injected clock."""
-        return self._own(self.ctx.clock.call_later(delay, self.actor_ref, message))
+        return self._own(self.ctx.clock.call_later(delay, self._timer_target(), message))
 
     def every(self, interval: float, message: object) -> TimerHandle:
         """Tell this actor ``message`` every ``interval`` seconds on the injected clock."""
-        return self._own(self.ctx.clock.call_every(interval, self.actor_ref, message))
+        return self._own(self.ctx.clock.call_every(interval, self._timer_target(), message))
+
+    def _timer_target(self) -> Any:
+        return TracedTarget(self.actor_ref, self.name, self.ctx.trace) if self.ctx.trace.enabled else self.actor_ref
 
     def _own(self, handle: TimerHandle) -> TimerHandle:
         """Remember a timer, so none outlives this incarnation (a stop or a crash cancels all)."""
@@ -189,12 +226,20 @@ class SupervisedActor(pykka.ThreadingActor):
         self._report(ExitReason.CRASH, f"{getattr(exception_type, '__name__', '?')}: {exception_value}")
 
     def on_receive(self, message: Any) -> Any:
+        self.ctx.activity.begin()
+        try:
+            return self._dispatch(message)
+        finally:
+            self.ctx.activity.end()
+
+    def _dispatch(self, message: Any) -> Any:
         method = self.HANDLERS.get(type(message))
         if method is not None:
             return getattr(self, method)(message)
         if isinstance(message, Ping):
             return Pong(actor_urn=self.actor_urn)
         if isinstance(message, InjectCrash):
+            self.ctx.trace.record("crash", actor=self.name, in_on_start=message.in_on_start)
             if message.in_on_start:
                 self.ctx.crash_on_start.add(self.name)
             msg = f"crash injected into {self.name}"

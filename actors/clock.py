@@ -91,7 +91,7 @@ class _TimerHeap:
         heapq.heappush(self._heap, handle)
 
     def next_due(self) -> float | None:
-        while self._heap and self._heap[0].cancelled:
+        while self._heap and (self._heap[0].cancelled or self._heap[0].fired):
             heapq.heappop(self._heap)
         return self._heap[0].due if self._heap else None
 
@@ -108,7 +108,15 @@ class _TimerHeap:
         return handle
 
     def pending(self) -> list[TimerHandle]:
-        return sorted(h for h in self._heap if not h.cancelled)
+        return sorted(h for h in self._heap if not (h.cancelled or h.fired))
+
+    def take(self, handle: TimerHandle) -> None:
+        """Fire this one timer out of turn: re-arm it if it repeats, else mark it fired."""
+        if handle.interval is not None:
+            handle.due += handle.interval
+            heapq.heapify(self._heap)
+        else:
+            handle.fired = True
 
 
 class _ClockBase:
@@ -187,11 +195,17 @@ class ManualClock(_ClockBase):
         with self._cond:
             return self._elapsed
 
-    def advance(self, seconds: float) -> int:
-        """Move time forward, firing every timer that falls due on the way; returns how many."""
+    def advance(self, seconds: float, *, fire: bool = True) -> int:
+        """Move time forward, firing every timer that falls due on the way; returns how many.
+
+        ``fire=False`` only moves the time: due timers wait for the next advance (replay fires
+        timers where the trace says they fired, not where a clock reading falls)."""
         fired = 0
         with self._cond:
             end = self._elapsed + seconds
+            if not fire:
+                self._elapsed = max(self._elapsed, end)
+                return 0
         while True:
             with self._cond:
                 handle = self._timers.pop_due(end)
@@ -208,6 +222,20 @@ class ManualClock(_ClockBase):
         """Scheduled, uncancelled timers, soonest first."""
         with self._cond:
             return self._timers.pending()
+
+    def fire(self, match: Callable[[TimerHandle], bool], at_least: float = 0.0) -> bool:
+        """Fire only the soonest pending timer that ``match`` accepts, moving time to its due
+        time (or to ``at_least``, if later); other due timers keep waiting. Replay uses it to
+        fire each timer exactly where the trace recorded its firing. False if none matched."""
+        with self._cond:
+            handle = next((h for h in self._timers.pending() if match(h)), None)
+            if handle is None:
+                self._elapsed = max(self._elapsed, at_least)
+                return False
+            self._elapsed = max(self._elapsed, handle.due, at_least)
+            self._timers.take(handle)
+        _deliver(handle)
+        return True
 
     def wait_for_timer(self, match: Callable[[object], bool], timeout: float = 5.0) -> TimerHandle:
         """Block (in real time) until a timer whose message matches has been scheduled.

@@ -19,19 +19,18 @@ from __future__ import annotations
 import base64
 from dataclasses import replace
 import random
-import threading
 import time
 import uuid
 from collections import deque
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pykka
-import websocket
 
 from actors.backoff import reconnect_delay
 from actors.call_queue import TRANSACTIONAL, CallQueue, Outgoing, retry_delay, thin_meter_values
 from actors.base import SupervisedActor
 from actors.message_log import MessageLog
+from actors.transport import WebSocketTransport
 from messages.csms import (
     AdoptQueuedCall,
     AnswerOverdue,
@@ -77,6 +76,7 @@ if TYPE_CHECKING:
 
     from actors.base import ActorContext
     from actors.clock import TimerHandle
+    from actors.transport import Connection
     from messages.frames import Frame
 
 __all__ = ["CsmsConnection", "charge_point_url"]
@@ -89,8 +89,6 @@ BOOT_RETRY_S = 60
 """Retry interval for BootNotification when the CSMS gives none (interval 0) or fails."""
 CONNECT_TIMEOUT_S = 10.0
 """A handshake that takes longer is abandoned (the CSMS, or something on the way, swallowed it)."""
-PONG_TIMEOUT_S = 5
-"""Seconds to wait for a pong after a ping before the link counts as dead (WebsocketPongTimeout)."""
 RTT_SAMPLES = 4096
 PERSISTENCE_TIMEOUT_S = 10.0
 DEFAULT_QUEUE_THRESHOLD = 200_000
@@ -141,7 +139,8 @@ class CsmsConnection(SupervisedActor):
         self._url = charge_point_url(cfg.central_system_uri, cfg.charge_point_id)
         self._attempt = 0
         self._failed_attempts = 0
-        self._app: websocket.WebSocketApp | None = None
+        self._transport = ctx.transport or WebSocketTransport()
+        self._conn: Connection | None = None
         self._connected = False
         self._ever_connected = False
         self._registration = Registration.UNKNOWN
@@ -174,8 +173,8 @@ class CsmsConnection(SupervisedActor):
 
     def stopping(self) -> None:
         self._stopping = True
-        if self._app is not None:
-            self._app.close(status=1000, reason=b"charge point stopping")
+        if self._conn is not None:
+            self._conn.close()
         if self._log_file is not None:
             self._log_file.close()
 
@@ -185,61 +184,27 @@ class CsmsConnection(SupervisedActor):
         self._attempt += 1
         attempt, me = self._attempt, self.actor_ref
         cfg = self.ctx.config
-        header = []
-        profile = int(cfg.get("SecurityProfile", 0))
-        if profile >= 1:
+        headers = []
+        if int(cfg.get("SecurityProfile", 0)) >= 1:
             key = str(cfg.get("AuthorizationKey", ""))
             token = base64.b64encode(f"{cfg.charge_point_id}:{key}".encode()).decode()
-            header.append(f"Authorization: Basic {token}")
-        ping = int(cfg.get("WebSocketPingInterval", 0) or 0)
+            headers.append(f"Authorization: Basic {token}")
 
-        def tell(message: object) -> None:
+        def deliver(message: object) -> None:
             try:
                 me.tell(message)
             except pykka.ActorDeadError:
                 pass  # we are stopping; the socket thread just ends
 
-        status: dict[str, Any] = {}
-
-        def on_error(_app: Any, error: Exception) -> None:
-            status.setdefault("reason", f"{type(error).__name__}: {error}")
-            status.setdefault("http", getattr(error, "status_code", None))
-
-        def on_close(_app: Any, code: int | None, reason: str | None) -> None:
-            if code is not None:
-                status.setdefault("reason", f"closed by CSMS: code {code} {reason or ''}".strip())
-
-        sockets: list[websocket.WebSocket] = []
-
-        def on_open(app: websocket.WebSocketApp) -> None:
-            sockets.append(app.sock)
-            tell(SocketOpened(attempt=attempt, subprotocol=app.sock.getsubprotocol() or ""))
-
-        app = websocket.WebSocketApp(
-            self._url, header=header, subprotocols=["ocpp1.6"], on_open=on_open,
-            on_message=lambda _a, text: tell(FrameReceived(attempt=attempt, text=text)),
-            on_error=on_error, on_close=on_close)
-        self._app = app
-
-        def run() -> None:
-            try:
-                app.run_forever(ping_interval=ping, ping_timeout=min(PONG_TIMEOUT_S, ping - 1) if ping > 1 else None)
-            finally:
-                for sock in sockets:
-                    sock.shutdown()  # websocket-client keeps the TCP socket after a server close
-                tell(SocketClosed(attempt=attempt, reason=status.get("reason", "connection ended"),
-                                  http_status=status.get("http")))
-
-        threading.Thread(target=run, name=f"websocket-{attempt}", daemon=True).start()
+        self._conn = self._transport.open(self._url, attempt=attempt, headers=headers, deliver=deliver,
+                                          ping_interval=int(cfg.get("WebSocketPingInterval", 0) or 0))
         self._connect_timer = self.after(CONNECT_TIMEOUT_S, ConnectTimedOut(attempt=attempt))
 
     def _on_connect_timed_out(self, msg: ConnectTimedOut) -> None:
-        if msg.attempt != self._attempt or self._connected or self._app is None:
+        if msg.attempt != self._attempt or self._connected or self._conn is None:
             return
         self.log.warning("no handshake with %s within %g s; abandoning the attempt", self._url, CONNECT_TIMEOUT_S)
-        sock = self._app.sock
-        if sock is not None:
-            sock.shutdown()  # the blocked handshake fails, and the attempt ends as usual
+        self._conn.abort()
 
     def _on_connect_due(self, _msg: ConnectDue) -> None:
         if not self._stopping and not self._connected:
@@ -248,6 +213,7 @@ class CsmsConnection(SupervisedActor):
     def _on_socket_opened(self, msg: SocketOpened) -> None:
         if msg.attempt != self._attempt:
             return
+        self.ctx.trace.record("open")
         self._connected = True
         self.ctx.clock.cancel(self._connect_timer)
         self._connects += 1
@@ -266,7 +232,8 @@ class CsmsConnection(SupervisedActor):
     def _on_socket_closed(self, msg: SocketClosed) -> None:
         if msg.attempt != self._attempt:
             return
-        was_connected, self._connected, self._app = self._connected, False, None
+        self.ctx.trace.record("close", reason=msg.reason, http=msg.http_status)
+        was_connected, self._connected, self._conn = self._connected, False, None
         if msg.http_status == 401:
             self.log.error("CSMS refused our credentials (HTTP 401) at %s", self._url)
         elif was_connected:
@@ -290,15 +257,16 @@ class CsmsConnection(SupervisedActor):
         self.after(delay, ConnectDue())
 
     def _send_frame(self, text: str) -> bool:
-        if self._app is None or not self._connected:
+        if self._conn is None or not self._connected:
             return False
         try:
-            self._app.send(text)
-        except (websocket.WebSocketException, OSError) as exc:
+            self._conn.send(text)
+        except ConnectionError as exc:
             self.log.warning("send failed: %s", exc)
             return False
         assert self._log_file is not None
         self._log_file.write("out", text)
+        self.ctx.trace.record("out", frame=text)
         return True
 
     # --- outgoing CALLs ---------------------------------------------------------------------
@@ -468,6 +436,7 @@ class CsmsConnection(SupervisedActor):
             return
         assert self._log_file is not None
         self._log_file.write("in", msg.text)
+        self.ctx.trace.record("in", frame=msg.text)
         try:
             frame: Frame = decode(msg.text)
             if isinstance(frame, CallFrame):

@@ -132,6 +132,11 @@ class Simulator(SupervisedActor):
         self._last_tick = self.ctx.clock.monotonic()
         self.every(self._meter_interval, MeterTick())
 
+    def tell(self, name: str, message: object) -> bool:
+        """Everything we tell the charge point is an input at its edge: record it for replay."""
+        self.ctx.trace.message("ev", message, to=name)
+        return super().tell(name, message)
+
     # --- the session, as EVerest's EvseManager runs it ---------------------------------------
 
     def _emit(self, evse: _Evse, event: SessionEventType, **fields: object) -> None:
@@ -204,6 +209,7 @@ class Simulator(SupervisedActor):
     # --- what people do at the charger --------------------------------------------------
 
     def _on_sim_command(self, msg: SimCommand) -> None:
+        self.ctx.trace.record("sim", evse=msg.evse_id, command=msg.command, args=dict(msg.args))
         evse = self._evses.get(msg.evse_id)
         method = self.COMMANDS.get(msg.command)
         if evse is None or method is None:
@@ -335,9 +341,11 @@ class Simulator(SupervisedActor):
         evse = self._evses[msg.evse_id]
         paused = "EV" if evse.ev_paused or (evse.transaction_active and not evse.plugged) else (
             "EVSE" if evse.transaction_active and not evse.charging else "")
-        return SessionState(evse_id=evse.evse_id, plugged=evse.plugged, session_id=evse.session_id,
-                            transaction_active=evse.transaction_active, charging=evse.charging,
-                            paused_by=paused, enabled=evse.enabled)
+        state = SessionState(evse_id=evse.evse_id, plugged=evse.plugged, session_id=evse.session_id,
+                             transaction_active=evse.transaction_active, charging=evse.charging,
+                             paused_by=paused, enabled=evse.enabled)
+        self.ctx.trace.message("reply", state)
+        return state
 
     # --- timers ---------------------------------------------------------------------------
 

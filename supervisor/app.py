@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actors.base import ActorContext, Directory
 from actors.clock import SystemClock
+from actors.trace import NO_TRACE, Trace
+from messages.lifecycle import Ping
 from supervisor.runtime import Supervisor
 from supervisor.tree import FLAGS, child_specs
 
-if TYPE_CHECKING:
-    import pykka
+import pykka
 
+if TYPE_CHECKING:
+
+    from actors.base import SupervisedActor
     from actors.clock import Clock
+    from actors.transport import Transport
     from supervisor.config import ChargePointConfig, ModuleConfig
     from supervisor.spec import SupFlags
 
@@ -27,29 +35,81 @@ __all__ = ["ChargePointApp"]
 log = logging.getLogger("ocpp_cp")
 
 
+def _software_version() -> str:
+    try:
+        return metadata.version("ocpp-chargepoint")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+SOFTWARE_VERSION = _software_version()
+
+
+def _plain(value: object) -> object:
+    return str(value) if isinstance(value, Path) else value
+
+
 class ChargePointApp:
     """The whole actor system of one charge point."""
 
     def __init__(self, options: ModuleConfig, config: ChargePointConfig, *, clock: Clock | None = None,
-                 flags: SupFlags = FLAGS) -> None:
+                 flags: SupFlags = FLAGS, transport: Transport | None = None,
+                 evse_manager: tuple[type[SupervisedActor], dict[str, Any]] | None = None) -> None:
         self.directory = Directory()
-        self.ctx = ActorContext(clock=clock or SystemClock(), directory=self.directory,
-                                options=options, config=config)
+        clock = clock or SystemClock()
+        trace = NO_TRACE
+        if options["TracePath"]:
+            trace = Trace.start(str(options["TracePath"]), clock, charge_point_id=config.charge_point_id,
+                                software=SOFTWARE_VERSION, options={k: _plain(v) for k, v in options.options.items()},
+                                config=config.as_dict())
+        self.ctx = ActorContext(clock=clock, directory=self.directory, options=options, config=config,
+                                transport=transport, trace=trace)
         self._flags = flags
+        self._evse_manager = evse_manager
         self._supervisor: pykka.ActorRef[Any] | None = None
         self.gave_up = threading.Event()
         self.give_up_reason = ""
 
-    def start(self) -> None:
-        """Start the tree in order; returns once every child has been started."""
-        self._supervisor = Supervisor.start(child_specs(self.ctx), self._flags, directory=self.directory,
-                                            clock=self.ctx.clock, on_give_up=self._on_give_up)
+    def start(self, timeout: float = 120.0) -> None:
+        """Start the tree in order; returns once every child has been started (or gave up)."""
+        self._supervisor = Supervisor.start(child_specs(self.ctx, evse_manager=self._evse_manager), self._flags,
+                                            directory=self.directory, clock=self.ctx.clock,
+                                            on_give_up=self._on_give_up, activity=self.ctx.activity)
+        try:
+            self._supervisor.ask(Ping(), timeout=timeout)
+        except pykka.ActorDeadError:
+            pass  # it gave up while starting; gave_up says why
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the tree in reverse order (the CSMS link closes first)."""
         if self._supervisor is not None:
             self._supervisor.stop(block=True, timeout=timeout)
             self._supervisor = None
+        self.ctx.trace.close()
+
+    def wait_quiet(self, timeout: float = 10.0) -> None:
+        """Wait until every message told so far has been handled, and everything those
+        handlers told too: no handler runs, every inbox is empty, and the count of handled
+        messages did not move while we looked. For drivers that feed inputs one by one
+        (replay, tests); only meaningful while no outside thread tells the actors anything."""
+        deadline = time.monotonic() + timeout
+        while True:
+            busy, handled = self.ctx.activity.snapshot()
+            if busy == 0 and self._inboxes_empty():
+                busy_after, handled_after = self.ctx.activity.snapshot()
+                if busy_after == 0 and handled_after == handled:
+                    return
+            if time.monotonic() > deadline:
+                msg = f"the actor system did not become quiet within {timeout} s"
+                raise TimeoutError(msg)
+            time.sleep(0.0002)
+
+    def _inboxes_empty(self) -> bool:
+        for name in self.directory.names():
+            ref = self.directory.get(name)
+            if ref is not None and not ref.actor_inbox.empty():
+                return False
+        return True
 
     def ref(self, name: str) -> pykka.ActorRef[Any] | None:
         """The current incarnation of a named actor (for tests, benchmarks and the demo)."""

@@ -71,7 +71,28 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--set", dest="overrides", action="append", default=[], metavar="Option=Value",
                       help="override one module option (repeatable)")
     demo.add_argument("--charge-seconds", type=float, default=15.0, help=argparse.SUPPRESS)
+    _add_trace_commands(commands)
+    # `replay FILE|DIR` (issue #5) goes here, next to `trace`.
     return parser
+
+
+def _add_trace_commands(commands: argparse._SubParsersAction) -> None:
+    trace = commands.add_parser("trace", help="inspect recorded message traces",
+                                description="Inspect a trace recorded by the charge point (issue #5).")
+    trace_commands = trace.add_subparsers(dest="trace_command", required=True, metavar="TRACE_COMMAND")
+    show = trace_commands.add_parser("show", help="print a trace as readable lines", description=(
+        "Print a trace (one segment file or a directory of segments) as lines: time, EVSE, direction, "
+        "action, payload. Damage in the trace is reported on stderr; the readable records are still shown. "
+        "Exit 0, 1 when nothing is readable, 2 when the path does not exist."))
+    show.add_argument("path", metavar="FILE|DIR", help="a segment-*.cptrace file or a trace directory")
+    show.add_argument("--evse", type=int, default=None, metavar="N", help="only connector/EVSE N")
+    show.add_argument("--action", default=None, metavar="A",
+                      help="only this action or message type (case-insensitive), e.g. StartTransaction, "
+                           "StartTransaction.conf, SessionEvent, plug_in")
+    show.add_argument("--since", type=float, default=None, metavar="S", help="from S seconds after the start")
+    show.add_argument("--until", type=float, default=None, metavar="S", help="until S seconds after the start")
+    show.add_argument("--json", dest="as_json", action="store_true",
+                      help="one JSON object per line: the record plus time, evse and action")
 
 
 def _load(config: str | None, overrides: Sequence[str]) -> tuple[ModuleConfig, ChargePointConfig]:
@@ -135,6 +156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The libraries' own chatter: our actors log every connection event at the right level.
     logging.getLogger("websocket").setLevel(logging.CRITICAL)
     logging.getLogger("websockets").setLevel(logging.WARNING)
+    if args.command == "trace":
+        from supervisor.trace_cli import show  # deferred: like the other commands, import on use
+
+        return show(args.path, evse=args.evse, action=args.action, since=args.since, until=args.until,
+                    as_json=args.as_json, out=sys.stdout)
+    # `replay` (issue #5) dispatches here.
     try:
         if args.command == "demo":
             return _demo(args)

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
-from messages.lifecycle import ChildExited, ExitReason, Ping
+from actors.base import Activity
+from messages.lifecycle import ChildExited, ExitReason, Ping, Pong
 from supervisor.engine import EngineState, on_exit
 from supervisor.spec import check_specs
 
@@ -38,7 +39,8 @@ class Supervisor(pykka.ThreadingActor):
     use_daemon_thread = True
 
     def __init__(self, specs: Sequence[ChildSpec], flags: SupFlags, *, directory: Directory,
-                 clock: Clock, on_give_up: Callable[[str], None], name: str = "supervisor") -> None:
+                 clock: Clock, on_give_up: Callable[[str], None], name: str = "supervisor",
+                 activity: Activity | None = None) -> None:
         super().__init__()
         check_specs(specs, flags)
         self._specs = {spec.id: spec for spec in specs}
@@ -50,6 +52,7 @@ class Supervisor(pykka.ThreadingActor):
         self._engine = EngineState(flags)
         self._refs: dict[str, pykka.ActorRef[Any]] = {}
         self._stopping = False
+        self._activity = activity or Activity()
 
     def on_start(self) -> None:
         self._directory.register(self._name, self.actor_ref)
@@ -61,8 +64,14 @@ class Supervisor(pykka.ThreadingActor):
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, ChildExited):
-            self._on_child_exited(message)
+            self._activity.begin()
+            try:
+                self._on_child_exited(message)
+            finally:
+                self._activity.end()
             return None
+        if isinstance(message, Ping):
+            return Pong(actor_urn=self.actor_urn)  # answered once every child has been started
         msg = f"supervisor: unexpected {type(message).__name__}"
         raise TypeError(msg)
 

@@ -59,13 +59,18 @@ def boot_notification_payload(config: ChargePointConfig) -> dict[str, Any]:
     return {field: config.get(key) for field, key in _BOOT_FIELDS.items() if config.get(key) not in (None, "")}
 
 
-def child_specs(ctx: ActorContext) -> tuple[ChildSpec, ...]:
-    """The children of the top supervisor, in start order; subscribes them to their events."""
+def child_specs(ctx: ActorContext, *, evse_manager: tuple[type[SupervisedActor], dict[str, Any]] | None = None,
+                ) -> tuple[ChildSpec, ...]:
+    """The children of the top supervisor, in start order; subscribes them to their events.
+
+    ``evse_manager`` (an actor class and its extra arguments) replaces the simulator: replay
+    plays the EVSE manager from a trace."""
     evse_count = int(ctx.options["EvseCount"])
+    manager, manager_args = evse_manager or (Simulator, {})
     actors: list[tuple[str, type[SupervisedActor], dict[str, Any]]] = [
         ("persistence", Persistence, {}),
         ("configuration", Configuration, {}),
-        ("simulator", Simulator, {"evse_count": evse_count}),
+        ("simulator", manager, {"evse_count": evse_count, **manager_args}),
         ("auth", Auth, {}),
         ("station", Station, {"evse_count": evse_count}),
         *((f"evse/{i}", Evse, {"evse_id": i}) for i in range(1, evse_count + 1)),

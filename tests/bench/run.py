@@ -1,4 +1,5 @@
-"""Benchmarks of issues #2 and #3: start-up, heartbeat round trip, actor restart; 128 EVSEs.
+"""Benchmarks of issues #2, #3 and #4: start-up, heartbeat round trip, actor restart; 128 EVSEs;
+draining an offline backlog.
 
 Run from the repository root::
 
@@ -21,7 +22,13 @@ with its spread and is set against a baseline measured in the same run:
    manual clock), timed on the LocalCsms's own frame and CALL timestamps;
 6. CPU per second of wall time in steady state: 128 EVSEs charging with
    MeterValueSampleInterval = 1 (in-process on the real clock, the CSMS in a child process,
-   tests/bench/csms_process.py), next to the same 128 EVSEs idle; MeterValues per second.
+   tests/bench/csms_process.py), next to the same 128 EVSEs idle; MeterValues per second;
+7. (run before 6) an offline backlog of 10,000 MeterValues (2,000 with ``--quick``): an in-process
+   charge point on a manual clock loses its LocalCsms, is told the calls while offline (each stored
+   through Persistence before it is queued; the fill rate is context), gets a LocalCsms back on the
+   same port and drains the queue one CALL in flight at a time; messages per second from the link
+   connected to the queue empty, next to a bare ``ocpp.v16.ChargePoint`` client sending the same
+   calls one at a time to the same LocalCsms (and, as context, with ASYNC_VALIDATION off).
 
 Rows marked "context" explain the figures: the wall time of ``python -c`` importing our own
 modules, app.start() → BootNotification in-process, the heartbeat seen from outside the link
@@ -939,8 +946,9 @@ def bench_backlog(workdir: Path, n: int) -> dict[str, Any]:
         with _charge_point(first, cp_id, workdir, clock) as app:
             db_path = database_file(str(workdir / f"{cp_id}-db"), cp_id)  # as _build_app sets DatabasePath
             # Offline: the CSMS goes away; the link notices and arms its reconnect timer.
-            first.stop()
-            _wait_until(lambda: not _link_stats(app).connected, 10, "the link to notice the CSMS gone")
+            with _quiet("ocpp_cp.csms"):  # "connection to CSMS lost": on purpose
+                first.stop()
+                _wait_until(lambda: not _link_stats(app).connected, 10, "the link to notice the CSMS gone")
             reconnect = clock.wait_for_timer(lambda m: isinstance(m, ConnectDue), timeout=10)
             # Fill: n SendCalls told; the GetLinkStats asked after them is answered once all are handled.
             t0 = time.perf_counter()
@@ -1193,6 +1201,66 @@ def _resources_table(results: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _backlog_table(results: dict[str, Any]) -> str:
+    """Issue #4 (measure 7) in a table of its own: rates, not latencies."""
+    b = results["backlog"]
+    n, drain, base, sync, fill = b["n"], b["drain"], b["baseline"], b["baseline_sync_validation"], b["fill"]
+    rtt, split, bsplit = b["link_rtt"], b["ours_split"], b["baseline"]["split"]
+    floor = b["db_floor"]
+    gap = drain["ms_per_msg"] - rtt["median_ms"]
+    rows = [
+        (f"offline backlog drain after reconnect ({n:,} MeterValues)", n, drain["msgs_per_s"], "msgs/s",
+         base["msgs_per_s"], b["ratio_msgs_per_s"],
+         f"link connected (CSMS handshake) -> queued == 0, nothing in flight, CSMS has all {drain['received']:,} "
+         f"({'in order' if drain['in_order'] else 'OUT OF ORDER'}); {drain['s']:.2f} s; baseline = bare ocpp "
+         f"ChargePoint + websockets, same LocalCsms, each call awaited"),
+        ("  per message", n, drain["ms_per_msg"], "ms", base["ms_per_msg"], b["ratio_ms_per_msg"],
+         f"{b['db_commits_per_msg']} DB commits each (INSERT offline, DELETE on the answer; WAL, synchronous=FULL)"),
+        ("  link round trip during the drain (median)", rtt["n"], rtt["median_ms"], "ms", base["rtt"]["median_ms"],
+         rtt["median_ms"] / base["rtt"]["median_ms"],
+         f"ours: frame sent -> answer validated, in the actor; baseline: the whole awaited cp.call. Limit "
+         f"{1000 / rtt['median_ms']:.0f} msgs/s; the round trip is {b['rtt_share'] * 100:.0f} % of our "
+         f"per-message time, ~{gap:.3f} ms from answer to next send"),
+        ("  CSMS side: CALL in -> CALLRESULT out (median)", split["csms_side"]["n"], split["csms_side"]["median_ms"],
+         "ms", bsplit["csms_side"]["median_ms"], None, "LocalCsms frame timestamps; the same server for both"),
+        ("  client side: CALLRESULT out -> next CALL in (median)", split["client_side"]["n"],
+         split["client_side"]["median_ms"], "ms", bsplit["client_side"]["median_ms"],
+         split["client_side"]["median_ms"] / bsplit["client_side"]["median_ms"],
+         "read answer, dequeue (DB commit), encode + validate + send the next"),
+        ("  baseline with ASYNC_VALIDATION = False", n, sync["msgs_per_s"], "msgs/s", None,
+         drain["msgs_per_s"] / sync["msgs_per_s"], f"context: {sync['ms_per_msg']:.3f} ms/msg; ratio = ours / this"),
+        ("  filling offline: SendCall -> stored + queued", n, fill["msgs_per_s"], "msgs/s", None, None,
+         f"context (store-before-send): {fill['ms_per_msg']:.3f} ms/msg, {fill['s']:.2f} s; "
+         f"queue rows in the DB {b['db_rows']['after_fill']:,} after filling, {b['db_rows']['after_drain']} after the drain"),
+        ("  bare sqlite INSERT + DELETE, WAL, synchronous=FULL", floor["pairs"], floor["pair_ms"], "ms", None, None,
+         f"context: the DB floor of a message on this disk (insert {floor['insert_ms']:.3f} + "
+         f"delete {floor['delete_ms']:.3f} ms), no actors"),
+        ("  clock.advance -> link connected; -> first MeterValues in", 1, drain["advance_to_connected_ms"], "ms",
+         None, None, f"context: then {drain['connected_to_first_received_ms']:.1f} ms to the first MeterValues; "
+         f"BootNotifications on reconnect: {drain['boot_notifications']}; ManualClock"),
+    ]
+    header = ("backlog (issue #4)", "n", "value", "unit", "baseline", "ratio", "note")
+
+    def num(value: float | None) -> str:
+        if value is None:
+            return "-"
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}" if abs(value) < 1000 else f"{value:.0f}"
+
+    cells = [header] + [(m, str(k), num(v), unit, num(bl), _fmt(r), note) for m, k, v, unit, bl, r, note in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    right = {1, 2, 4, 5}
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+
+    out = [line(header), "  ".join("-" * w for w in widths)]
+    out += [line(row) for row in cells[1:]]
+    out.append("ratio = ours / baseline (for msgs/s higher is better, for ms lower); one CALL in flight, so a "
+               "message cannot take less than its round trip")
+    return "\n".join(out)
+
+
 # --- entry point -------------------------------------------------------------------------------------
 
 
@@ -1210,6 +1278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     reps_statuses = 1 if args.quick else 3
     n_remote = 30 if args.quick else 200
     window_s = 5.0 if args.quick else 10.0
+    n_backlog = 2000 if args.quick else 10_000
 
     began = time.perf_counter()
     IN_PROCESS_BOOT_S.clear()
@@ -1223,24 +1292,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         csms = LocalCsms().start()
         try:
             print(f"LocalCsms at {csms.url}; {'quick' if args.quick else 'full'} run", flush=True)
-            print(f"[1/6] process start x{reps_start} ...", flush=True)
+            print(f"[1/7] process start x{reps_start} ...", flush=True)
             results.update(bench_startup(csms, workdir, reps_start))
-            print(f"[2/6] heartbeat x{n_heartbeats} (ours and baseline, {rounds} rounds) ...", flush=True)
+            print(f"[2/7] heartbeat x{n_heartbeats} (ours and baseline, {rounds} rounds) ...", flush=True)
             results["heartbeat"] = bench_heartbeat(csms, workdir, n_heartbeats, rounds)
-            print(f"[3/6] actor restart x{reps_restart} ...", flush=True)
+            print(f"[3/7] actor restart x{reps_restart} ...", flush=True)
             results["restart"] = bench_restart(csms, workdir, reps_restart, targets)
-            print(f"[4/6] process start with 128 and with 1 EVSE x{reps_statuses} ...", flush=True)
+            print(f"[4/7] process start with 128 and with 1 EVSE x{reps_statuses} ...", flush=True)
             results.update(bench_statuses(workdir, reps_statuses))
-            print(f"[5/6] RemoteStartTransaction -> StartTransaction x{n_remote} ...", flush=True)
+            print(f"[5/7] RemoteStartTransaction -> StartTransaction x{n_remote} ...", flush=True)
             results["remote_start"] = bench_remote_start(csms, workdir, n_remote)
             results["in_process_boot"] = _summary(IN_PROCESS_BOOT_S)
             failures = csms.failures
         finally:
             csms.stop()
+        print(f"[6/7] offline backlog of {n_backlog:,} MeterValues drained after a reconnect ...", flush=True)
+        results["backlog"] = bench_backlog(workdir, n_backlog)
         # Last: its app runs on the real clock, whose thread outlives the app.
-        print(f"[6/6] CPU, 128 EVSEs idle then charging, {window_s:.0f} s windows ...", flush=True)
+        print(f"[7/7] CPU, 128 EVSEs idle then charging, {window_s:.0f} s windows ...", flush=True)
         results["steady_state"] = bench_steady_state(workdir, window_s)
-    failures_total = len(failures) + results["memory"]["csms_failures"] + results["steady_state"]["csms_failures"]
+    failures_total = (len(failures) + results["memory"]["csms_failures"] + results["steady_state"]["csms_failures"]
+                      + results["backlog"]["csms_failures"])
     results["meta"]["duration_s"] = time.perf_counter() - began
     results["meta"]["csms_failures"] = failures_total
 
@@ -1248,6 +1320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(_table(results))
     print()
     print(_resources_table(results))
+    print()
+    print(_backlog_table(results))
     print(f"\n{results['meta']['duration_s']:.1f} s in all; the CSMSs saw {failures_total} invalid frame(s)")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")

@@ -42,7 +42,8 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     figures = json.loads(out.read_text())
 
     assert {"meta", "startup", "import_floor", "import_ours", "in_process_boot", "heartbeat",
-            "restart", "statuses_128", "statuses_1", "memory", "remote_start", "steady_state"} <= figures.keys()
+            "restart", "statuses_128", "statuses_1", "memory", "remote_start", "steady_state",
+            "backlog"} <= figures.keys()
     assert figures["meta"]["quick"] is True
 
     startup = figures["startup"]
@@ -105,3 +106,33 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     for key in ("cpu_s", "cpu_percent", "csms_cpu_percent", "meter_values", "meter_values_per_s", "calls_per_s"):
         assert loaded[key] > 0, f"steady_state.loaded.{key} = {loaded[key]!r}"
     assert loaded["meter_value_gaps"]["n"] > 0
+
+    # Issue #4: an offline backlog drained after a reconnect (2,000 MeterValues with --quick).
+    backlog = figures["backlog"]
+    assert backlog["n"] == 2000
+    assert backlog["clock"] == "ManualClock"
+    for key in ("fill", "drain", "baseline", "baseline_sync_validation"):
+        for part in ("s", "msgs_per_s", "ms_per_msg"):
+            assert backlog[key][part] > 0, f"backlog.{key}.{part} = {backlog[key][part]!r}"
+    drain = backlog["drain"]
+    assert drain["received"] == 2000 and drain["answered"] == 2000
+    assert drain["in_order"] is True
+    assert drain["boot_notifications"] == 0, "a reconnect is not a reboot"
+    for key in ("advance_to_connected_ms", "connected_to_first_received_ms", "connected_to_last_received_ms"):
+        assert drain[key] > 0, key
+    _check_summary("backlog.link_rtt", backlog["link_rtt"])
+    for key in ("baseline", "baseline_sync_validation"):
+        _check_summary(f"backlog.{key}.rtt", backlog[key]["rtt"])
+        assert backlog[key]["rtt"]["n"] == 2000, key
+    for what, split in (("ours_split", backlog["ours_split"]), ("baseline.split", backlog["baseline"]["split"]),
+                        ("baseline_sync_validation.split", backlog["baseline_sync_validation"]["split"])):
+        for part in ("csms_side", "client_side"):
+            _check_summary(f"backlog.{what}.{part}", split[part])
+    for key in ("ratio_msgs_per_s", "ratio_ms_per_msg", "rtt_share"):
+        assert backlog[key] > 0, key
+    assert backlog["fill"]["queue_rows_after"] == 2000
+    assert backlog["db_commits_per_msg"] == 2
+    assert backlog["db_rows"] == {"after_fill": 2000, "after_drain": 0}
+    for key in ("insert_ms", "delete_ms", "pair_ms"):
+        assert backlog["db_floor"][key] > 0, key
+    assert backlog["csms_failures"] == 0

@@ -214,8 +214,8 @@ class FaultProxy:
                         self._run_commands()
                     elif key.fileobj is self._listener:
                         self._accept()
-                    elif key.fileobj in (key.data.client, key.data.upstream):  # else closed in this batch
-                        self._event(key.data, key.fileobj, mask)
+                    elif key.data and key.fileobj in (key.data.client, key.data.upstream):
+                        self._event(key.data, key.fileobj, mask)  # (skip keys closed earlier in the batch)
         finally:
             with self._lock:
                 self._running = False
@@ -282,8 +282,9 @@ class FaultProxy:
         for sock, inflow, outflow in ((pair.client, pair.up, pair.down), (pair.upstream, pair.down, pair.up)):
             if sock is None:
                 continue
-            readable = sock is pair.client or pair.connected
-            mask = READ if readable and not inflow.eof and (pair.dead or len(inflow.buf) < LIMIT) else 0
+            # A black hole keeps reading (and dropping) so that it notices when the client gives up.
+            readable = (sock is pair.client or pair.connected) and (pair.dead or not inflow.eof)
+            mask = READ if readable and (pair.dead or len(inflow.buf) < LIMIT) else 0
             if (sock is pair.upstream and not pair.connected) or (forwarding and outflow.buf):
                 mask |= WRITE
             if mask != self._masks.get(sock, 0):

@@ -2,6 +2,7 @@
 
 import json
 import random
+import socket
 import threading
 import time
 
@@ -168,9 +169,23 @@ def test_blackhole_eats_bytes_and_hangs_new_handshakes(csms, proxy):
         boot(ws, "4")
     finally:
         hang_up(ws)
+    old.shutdown()  # the client gives up: the black hole resets the CSMS side
+    wait_until(lambda: "CP1" in [c.cp_id for c in csms.closed])
+
+
+@pytest.mark.timeout(30)
+def test_cut_ends_a_black_hole(csms, proxy):
+    old = connect(proxy)
+    proxy.blackhole()
     proxy.cut()
     expect_closed(old)
     old.shutdown()
+    proxy.resume()
+    ws = connect(proxy, "CP2")
+    try:
+        boot(ws)
+    finally:
+        hang_up(ws)
 
 
 @pytest.mark.timeout(30)
@@ -189,6 +204,28 @@ def test_refuse_then_resume_on_the_same_port(csms, proxy):
     finally:
         hang_up(ws)
         hang_up(old)
+
+
+@pytest.mark.timeout(30)
+def test_faults_racing_pending_connects_keep_the_proxy_alive(csms, proxy):
+    """A connect waiting in the backlog while refuse() closes the listener (a regression)."""
+    pending = []
+    try:
+        for _ in range(500):
+            sock = socket.socket()
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", proxy.port))
+            pending.append(sock)
+            proxy.refuse()  # raises RuntimeError once the loop thread has died
+            proxy.resume()
+    finally:
+        for sock in pending:
+            sock.close()
+    ws = connect(proxy)
+    try:
+        boot(ws)
+    finally:
+        hang_up(ws)
 
 
 @pytest.mark.timeout(30)

@@ -1,0 +1,109 @@
+"""How the CSMS link reaches the CSMS: a websocket in production, a script in replay.
+
+The link asks its transport to open a connection attempt and is told what happens through
+``deliver`` (SocketOpened, FrameReceived, SocketClosed, each tagged with the attempt), from
+whatever thread the transport uses. It never blocks on the transport.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import TYPE_CHECKING, Any, Protocol
+
+import websocket
+
+from messages.csms import FrameReceived, SocketClosed, SocketOpened
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+__all__ = ["Connection", "Transport", "WebSocketTransport"]
+
+PONG_TIMEOUT_S = 5
+"""Seconds to wait for a pong after a ping before the link counts as dead (WebsocketPongTimeout)."""
+
+
+class Connection(Protocol):
+    """One connection attempt, as the link sees it."""
+
+    def send(self, text: str) -> None:
+        """Send one text frame; raises ``ConnectionError`` when it cannot."""
+        ...
+
+    def close(self) -> None:
+        """Close cleanly (status 1000); the attempt then ends with SocketClosed."""
+        ...
+
+    def abort(self) -> None:
+        """Give up a handshake that hangs; the attempt then ends with SocketClosed."""
+        ...
+
+
+class Transport(Protocol):
+    """Opens connection attempts."""
+
+    def open(self, url: str, *, attempt: int, headers: Sequence[str], ping_interval: int,
+             deliver: Callable[[object], None]) -> Connection: ...
+
+
+class _WebSocketConnection:
+    def __init__(self, app: websocket.WebSocketApp) -> None:
+        self._app = app
+
+    def send(self, text: str) -> None:
+        try:
+            self._app.send(text)
+        except (websocket.WebSocketException, OSError) as exc:
+            raise ConnectionError(str(exc)) from exc
+
+    def close(self) -> None:
+        self._app.close(status=1000, reason=b"charge point stopping")
+
+    def abort(self) -> None:
+        raw = getattr(self._app.sock, "sock", None)
+        if raw is not None:
+            try:  # SHUT_RDWR wakes the thread blocked in the handshake; a close alone would not
+                raw.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already gone
+
+
+class WebSocketTransport:
+    """websocket-client, subprotocol ocpp1.6, one thread per connection attempt, with our own
+    reconnect loop in the link (the library's own reconnect hides disconnects)."""
+
+    def open(self, url: str, *, attempt: int, headers: Sequence[str], ping_interval: int,
+             deliver: Callable[[object], None]) -> Connection:
+        status: dict[str, Any] = {}
+        sockets: list[websocket.WebSocket] = []
+
+        def on_error(_app: Any, error: Exception) -> None:
+            status.setdefault("reason", f"{type(error).__name__}: {error}")
+            status.setdefault("http", getattr(error, "status_code", None))
+
+        def on_close(_app: Any, code: int | None, reason: str | None) -> None:
+            if code is not None:
+                status.setdefault("reason", f"closed by CSMS: code {code} {reason or ''}".strip())
+
+        def on_open(app: websocket.WebSocketApp) -> None:
+            sockets.append(app.sock)
+            deliver(SocketOpened(attempt=attempt, subprotocol=app.sock.getsubprotocol() or ""))
+
+        app = websocket.WebSocketApp(
+            url, header=list(headers), subprotocols=["ocpp1.6"], on_open=on_open,
+            on_message=lambda _a, text: deliver(FrameReceived(attempt=attempt, text=text)),
+            on_error=on_error, on_close=on_close)
+
+        def run() -> None:
+            try:
+                app.run_forever(ping_interval=ping_interval,
+                                ping_timeout=min(PONG_TIMEOUT_S, ping_interval - 1) if ping_interval > 1 else None)
+            finally:
+                for sock in sockets:
+                    sock.shutdown()  # websocket-client keeps the TCP socket after a server close
+                deliver(SocketClosed(attempt=attempt, reason=status.get("reason", "connection ended"),
+                                     http_status=status.get("http")))
+
+        threading.Thread(target=run, name=f"websocket-{attempt}", daemon=True).start()
+        return _WebSocketConnection(app)

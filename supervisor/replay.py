@@ -1,0 +1,331 @@
+"""``ocpp-cp replay``: run a recorded trace through a fresh actor system and compare what it
+sends with what was recorded.
+
+How it stays deterministic: threads interleave the EVSE actors differently on every run, so
+the order of frames on the one link is not reproducible, but each EVSE's own sequence is.
+We therefore compare streams, not a global order: one stream per connector, per
+StopTransaction transaction id, per Authorize idTag, the station's own calls, and each answer
+to a CSMS CALL by its message id. A recorded CSMS answer is matched to the request it
+answered by (stream, position in that stream) and sent back under the new request's id. We
+chose this over a single-threaded dispatcher because it replays the real actors, threads and
+all, exactly as they run on a charger.
+
+The driver feeds the recorded inputs in order on a manual clock, advancing it timer by timer
+to each input's time and waiting until the actor system is quiet before the next one, so a
+replay runs as fast as the actors can work, not in real time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import threading
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from actors.clock import ManualClock
+from actors.recorded_evse_manager import RecordedEvseManager
+from messages.csms import FrameReceived, SocketClosed, SocketOpened
+from messages.evse_manager import SessionState
+from messages.lifecycle import InjectCrash
+from messages.trace import decode_message, read_trace
+from supervisor.app import ChargePointApp
+from supervisor.config import load_charge_point_config, load_module_config
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+__all__ = ["ReplayResult", "replay_trace", "stream_of"]
+
+CONTEXT_INPUTS = 6
+"""How many inputs before a difference the report shows."""
+_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+
+
+def _normalise(value: Any) -> Any:
+    """A frame's content without what legitimately differs between runs: times."""
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    if isinstance(value, str) and _TIME.match(value):
+        return "<time>"
+    return value
+
+
+def stream_of(frame: list[Any]) -> str:
+    """Which stream a frame the charge point sent belongs to (see the module docstring)."""
+    if frame[0] != 2:
+        return f"answer {frame[1]}"
+    action, payload = frame[2], frame[3]
+    if "connectorId" in payload:
+        return f"connector {payload['connectorId']}"
+    if action == "StopTransaction":
+        return f"transaction {payload['transactionId']}"
+    if action == "Authorize":
+        return f"authorize {payload['idTag']}"
+    return "station"
+
+
+def _content(frame: list[Any]) -> list[Any]:
+    if frame[0] == 2:
+        return [frame[2], _normalise(frame[3])]
+    if frame[0] == 3:
+        return ["result", _normalise(frame[2])]
+    return ["error", frame[2]]
+
+
+@dataclass
+class ReplayResult:
+    """What a replay found: the first difference, or a match."""
+
+    matched: bool
+    inputs: int
+    outputs: int
+    report: list[str] = field(default_factory=list)
+
+
+class _ReplayTransport:
+    """Stands where the websocket would: frames the charge point sends are collected, and the
+    driver says when connections open and close and what the CSMS sends."""
+
+    def __init__(self) -> None:
+        self.attempt = 0
+        self.deliver: Callable[[object], None] | None = None
+        self.sent: list[str] = []
+        self._lock = threading.Lock()
+
+    def open(self, url: str, *, attempt: int, headers: Sequence[str], ping_interval: int,
+             deliver: Callable[[object], None]) -> _ReplayTransport:
+        self.attempt, self.deliver = attempt, deliver
+        return self
+
+    def send(self, text: str) -> None:
+        with self._lock:
+            self.sent.append(text)
+
+    def take(self) -> list[str]:
+        with self._lock:
+            sent, self.sent = self.sent, []
+        return sent
+
+    def close(self) -> None:
+        """The recorded trace says how the connection ended; nothing to do here."""
+
+    abort = close
+
+
+class _Replay:
+    def __init__(self, records: list[dict[str, Any]], app: ChargePointApp, clock: ManualClock,
+                 transport: _ReplayTransport) -> None:
+        self.records, self.app, self.clock, self.transport = records, app, clock, transport
+        self.expected: dict[str, list[tuple[float, list[Any], str]]] = defaultdict(list)
+        self.actual: dict[str, list[tuple[list[Any], str]]] = defaultdict(list)
+        self.recorded_position: dict[str, tuple[str, int]] = {}  # recorded CALL id -> (stream, index)
+        self.inputs: deque[str] = deque(maxlen=CONTEXT_INPUTS)
+        self.checked: dict[str, int] = defaultdict(int)  # per stream: frames compared so far
+        self.held: dict[tuple[str, int], list[Any]] = {}  # answers to requests not sent yet
+        self.fed = 0
+
+    def run(self) -> ReplayResult:
+        for record in self.records:
+            if record["k"] == "timer":
+                self._fire_timer(record)
+            else:
+                t = float(record["t"])
+                if t > self.clock.monotonic():
+                    self.clock.advance(t - self.clock.monotonic(), fire=False)
+            self._take(record)
+            self._settle()
+            problem = self._compare()
+            if problem is not None:
+                return ReplayResult(False, self.fed, self._count(self.actual), problem)
+        self._settle()
+        problem = self._unanswered() or self._compare(final=True)
+        if problem is not None:
+            return ReplayResult(False, self.fed, self._count(self.actual), problem)
+        outputs = self._count(self.actual)
+        return ReplayResult(True, self.fed, outputs,
+                            [f"replay matched: {self.fed} inputs fed, {outputs} frames sent as recorded "
+                             f"in {len(self.expected)} streams"])
+
+    @staticmethod
+    def _count(streams: dict[str, list[Any]]) -> int:
+        return sum(len(v) for v in streams.values())
+
+    def _fire_timer(self, record: dict[str, Any]) -> None:
+        """Fire the timer the recording fired here, and only that one: two timers due at the same
+        instant reach their actors in the recorded order, between the same inputs. Ours may be due
+        a little later (clocks were read at other instants): then time moves to its due time."""
+        ref = self.app.directory.get(record["to"])
+        urn = ref.actor_urn if ref is not None else None
+        self.clock.fire(lambda h: getattr(h.target, "actor_urn", None) == urn and type(h.message).__name__ == record["msg"],
+                        at_least=float(record["t"]))
+
+    def _settle(self) -> None:
+        """Wait for quiet, collect what was sent, hand over answers that were waiting for it,
+        and again, until nothing more happens."""
+        while True:
+            self.app.wait_quiet()
+            if not self._collect():
+                return
+
+    def _unanswered(self) -> list[str] | None:
+        if not self.held:
+            return None
+        stream, index = min(self.held, key=lambda key: self.expected[key[0]][key[1]][0])
+        return self._difference(stream, index, self.expected[stream][index], None,
+                                "the recorded CSMS answered a request this replay never sent")
+
+    def _take(self, record: dict[str, Any]) -> None:
+        kind = record["k"]
+        if kind == "out":
+            frame = json.loads(record["frame"])
+            stream = stream_of(frame)
+            self.expected[stream].append((record["t"], _content(frame), record["frame"]))
+            if frame[0] == 2:
+                self.recorded_position[frame[1]] = (stream, len(self.expected[stream]) - 1)
+            return None
+        if kind == "timer":
+            self.inputs.append(_describe(record))
+            self.fed += 1
+            return
+        if kind in ("sim", "reply"):
+            self.inputs.append(_describe(record))
+            return
+        self.fed += 1
+        self.inputs.append(_describe(record))
+        if kind == "in":
+            self._feed_frame(record)
+        elif kind == "open":
+            self._deliver(SocketOpened(attempt=self.transport.attempt, subprotocol="ocpp1.6"))
+        elif kind == "close":
+            self._deliver(SocketClosed(attempt=self.transport.attempt, reason=record.get("reason", ""),
+                                       http_status=record.get("http")))
+        elif kind == "ev":
+            self.app.directory.tell(record["to"], decode_message(record["msg"]))
+        elif kind == "crash":
+            self.app.directory.tell(record["actor"], InjectCrash(in_on_start=record.get("in_on_start", False)))
+
+    def _deliver(self, message: object) -> None:
+        if self.transport.deliver is not None:
+            self.transport.deliver(message)
+
+    def _feed_frame(self, record: dict[str, Any]) -> None:
+        """A CSMS frame: a CALL goes in as recorded; an answer goes to the request it answered
+        (same stream, same position), now if that request is out, else as soon as it is."""
+        try:
+            frame = json.loads(record["frame"])
+        except ValueError:
+            frame = None
+        if not (isinstance(frame, list) and len(frame) > 1 and frame[0] in (3, 4)
+                and frame[1] in self.recorded_position):
+            self._deliver(FrameReceived(attempt=self.transport.attempt, text=record["frame"]))
+            return
+        stream, index = self.recorded_position[frame[1]]
+        if index < len(self.actual[stream]):
+            self._answer(frame, self.actual[stream][index][1])
+        else:
+            self.held[(stream, index)] = frame
+
+    def _answer(self, frame: list[Any], message_id: str) -> None:
+        frame[1] = message_id
+        self._deliver(FrameReceived(attempt=self.transport.attempt, text=json.dumps(frame, separators=(",", ":"))))
+
+    def _collect(self) -> bool:
+        """Take the frames sent since the last look; True if that released a held answer."""
+        released = False
+        for text in self.transport.take():
+            frame = json.loads(text)
+            stream = stream_of(frame)
+            self.actual[stream].append((_content(frame), frame[1]))
+            held = self.held.pop((stream, len(self.actual[stream]) - 1), None)
+            if held is not None:
+                self._answer(held, frame[1])
+                released = True
+        return released
+
+    def _compare(self, *, final: bool = False) -> list[str] | None:
+        """Compare what both sides have sent since the last look; at the end, also what one
+        side sent and the other did not. The earliest difference (by recorded time) wins."""
+        first: tuple[float, list[str]] | None = None
+        for stream in set(self.expected) | set(self.actual):
+            expected, actual = self.expected.get(stream, []), self.actual.get(stream, [])
+            end = max(len(expected), len(actual)) if final else min(len(expected), len(actual))
+            for index in range(self.checked[stream], end):
+                exp = expected[index] if index < len(expected) else None
+                got = actual[index] if index < len(actual) else None
+                if exp is not None and got is not None and exp[1] == got[0]:
+                    self.checked[stream] = index + 1
+                    continue
+                at = exp[0] if exp is not None else float("inf")
+                if first is None or at < first[0]:
+                    first = (at, self._difference(stream, index, exp, got, ""))
+                break
+        return first[1] if first else None
+
+    def _difference(self, stream: str, index: int, expected: tuple[float, list[Any], str] | None,
+                    got: tuple[list[Any], str] | None, why: str) -> list[str]:
+        where = f"t={expected[0]:.3f} s" if expected else "at the end"
+        lines = [f"first difference: {stream}, frame {index + 1}, {where}" + (f": {why}" if why else "")]
+        lines.append(f"  expected: {json.dumps(expected[1]) if expected else '(nothing more)'}")
+        lines.append(f"  got:      {json.dumps(got[0]) if got else '(nothing)'}")
+        lines.append("  inputs just before:")
+        lines.extend(f"    {line}" for line in self.inputs)
+        return lines
+
+
+def _describe(record: dict[str, Any]) -> str:
+    """One line for an input in a difference report."""
+    kind, t = record["k"], float(record["t"])
+    if kind == "in":
+        detail = record["frame"][:120]
+    elif kind in ("ev", "reply"):
+        msg = record["msg"]
+        event = msg.get("event")
+        detail = f"{record.get('to', '')} {msg.get('type')} {event.get('value', '') if isinstance(event, dict) else ''}"
+    elif kind == "sim":
+        detail = f"EVSE {record['evse']} {record['command']} {record.get('args') or ''}"
+    elif kind == "timer":
+        detail = f"{record['to']} {record['msg']}"
+    else:
+        detail = str(record.get("reason") or record.get("actor") or "")
+    return f"t={t:.3f} {kind} {detail}".rstrip()
+
+
+def replay_trace(path: str | Path, *, warn: Callable[[str], None] = print,
+                 config_patch: dict[str, dict[str, Any]] | None = None) -> ReplayResult:
+    """Replay a trace (a segment file or a directory of them). ``config_patch`` changes the
+    recorded configuration first (to see that a change is noticed)."""
+    trace = read_trace(path)
+    for problem in trace.problems:
+        warn(f"trace: {problem}")
+    if trace.header is None:
+        return ReplayResult(False, 0, 0, ["no readable trace header"])
+    header = trace.header
+    config = header["config"]
+    for profile, keys in (config_patch or {}).items():
+        config.setdefault(profile, {}).update(keys)
+    answers = [m for r in trace.records if r["k"] == "reply" and isinstance(m := decode_message(r["msg"]), SessionState)]
+    with tempfile.TemporaryDirectory(prefix="ocpp-cp-replay-") as workdir:
+        base = Path(workdir) / "charge-point-config.json"
+        base.write_text(json.dumps(config))
+        (Path(workdir) / "user_config.json").write_text("{}")
+        options = {**header["options"], "ChargePointConfigPath": str(base), "DatabasePath": f"{workdir}/db",
+                   "UserConfigPath": f"{workdir}/user_config.json", "MessageLogPath": f"{workdir}/log",
+                   "TracePath": ""}
+        module = load_module_config(None, [f"{k}={v}" for k, v in options.items()])
+        clock = ManualClock(start=datetime.fromisoformat(header["started_at"].replace("Z", "+00:00")))
+        transport = _ReplayTransport()
+        app = ChargePointApp(module, load_charge_point_config(module), clock=clock, transport=transport,
+                             evse_manager=(RecordedEvseManager, {"answers": answers}))
+        app.start()
+        try:
+            app.wait_quiet()
+            return _Replay(trace.records, app, clock, transport).run()
+        finally:
+            app.stop()
