@@ -8,6 +8,7 @@ Actors find each other by name through the :class:`Directory`, never by a stored
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from actors.trace import NO_TRACE, TracedTarget
 from messages.lifecycle import ChildExited, ExitReason, InjectCrash, Ping, Pong
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from actors.clock import Clock, TimerHandle
     from actors.transport import Transport
@@ -135,6 +136,8 @@ class ActorContext:
     """Test hook: names whose next incarnation fails in ``on_start``."""
     transport: Transport | None = None
     """How the CSMS link reaches the CSMS; None = a real websocket."""
+    random: Callable[[], float] = field(default=random.random)
+    """The random source (reconnect jitter); injected, like the clock, so a replay draws the same."""
     trace: Any = NO_TRACE
     """Where edge inputs are recorded (:class:`actors.trace.Trace`); off by default."""
     activity: Activity = field(default_factory=lambda: Activity())
@@ -162,6 +165,7 @@ class SupervisedActor(pykka.ThreadingActor):
         self._supervisor = supervisor
         self.log = logging.getLogger(f"ocpp_cp.{name}")
         self._timers: list[TimerHandle] = []
+        self._raised = False
 
     # --- helpers for subclasses -------------------------------------------------------
 
@@ -224,13 +228,24 @@ class SupervisedActor(pykka.ThreadingActor):
     def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
         self._cancel_timers()
         self._report(ExitReason.CRASH, f"{getattr(exception_type, '__name__', '?')}: {exception_value}")
+        if self._raised:
+            self._raised = False
+            self.ctx.activity.end()
 
     def on_receive(self, message: Any) -> Any:
+        if self._raised:  # the last message raised in an ask, and we live on
+            self._raised = False
+            self.ctx.activity.end()
         self.ctx.activity.begin()
         try:
-            return self._dispatch(message)
-        finally:
-            self.ctx.activity.end()
+            result = self._dispatch(message)
+        except Exception:
+            # Still busy: a crash is not over until on_failure has told the supervisor, or a
+            # driver would see a quiet system for a moment and move the clock past the restart.
+            self._raised = True
+            raise
+        self.ctx.activity.end()
+        return result
 
     def _dispatch(self, message: Any) -> Any:
         method = self.HANDLERS.get(type(message))

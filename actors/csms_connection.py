@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 from dataclasses import replace
-import random
 import time
 import uuid
 from collections import deque
@@ -128,13 +127,12 @@ class CsmsConnection(SupervisedActor):
     }
 
     def __init__(self, ctx: ActorContext, name: str, *, routes: Mapping[str, str],
-                 boot_payload: Mapping[str, Any], rng: random.Random | None = None,
+                 boot_payload: Mapping[str, Any],
                  persistence: str = "persistence") -> None:
         super().__init__(ctx, name)
         self._persistence = persistence
         self._routes = routes
         self._boot_payload = dict(boot_payload)
-        self._rng = rng or random.Random()
         cfg = ctx.config
         self._url = charge_point_url(cfg.central_system_uri, cfg.charge_point_id)
         self._attempt = 0
@@ -233,6 +231,7 @@ class CsmsConnection(SupervisedActor):
         if msg.attempt != self._attempt:
             return
         self.ctx.trace.record("close", reason=msg.reason, http=msg.http_status)
+        self.ctx.clock.cancel(self._connect_timer)
         was_connected, self._connected, self._conn = self._connected, False, None
         if msg.http_status == 401:
             self.log.error("CSMS refused our credentials (HTTP 401) at %s", self._url)
@@ -252,9 +251,15 @@ class CsmsConnection(SupervisedActor):
             wait_minimum=float(cfg.get("RetryBackoffWaitMinimum", 3)),
             random_range=float(cfg.get("RetryBackoffRandomRange", 10)),
             repeat_times=int(cfg.get("RetryBackoffRepeatTimes", 3)),
-            random_fraction=self._rng.random())
+            random_fraction=self._random_fraction())
         self.log.info("reconnecting in %.1f s (attempt %d)", delay, self._failed_attempts)
         self.after(delay, ConnectDue())
+
+    def _random_fraction(self) -> float:
+        """A draw from the injected random source; recorded, so a replay waits the same."""
+        value = self.ctx.random()
+        self.ctx.trace.record("random", value=value)
+        return value
 
     def _send_frame(self, text: str) -> bool:
         if self._conn is None or not self._connected:

@@ -7,6 +7,7 @@ system; tests only swap in a manual clock.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from importlib import metadata
@@ -23,6 +24,8 @@ from supervisor.tree import FLAGS, child_specs
 import pykka
 
 if TYPE_CHECKING:
+
+    from collections.abc import Callable
 
     from actors.base import SupervisedActor
     from actors.clock import Clock
@@ -54,7 +57,8 @@ class ChargePointApp:
 
     def __init__(self, options: ModuleConfig, config: ChargePointConfig, *, clock: Clock | None = None,
                  flags: SupFlags = FLAGS, transport: Transport | None = None,
-                 evse_manager: tuple[type[SupervisedActor], dict[str, Any]] | None = None) -> None:
+                 evse_manager: tuple[type[SupervisedActor], dict[str, Any]] | None = None,
+                 random_source: Callable[[], float] | None = None) -> None:
         self.directory = Directory()
         clock = clock or SystemClock()
         trace = NO_TRACE
@@ -63,7 +67,7 @@ class ChargePointApp:
                                 software=SOFTWARE_VERSION, options={k: _plain(v) for k, v in options.options.items()},
                                 config=config.as_dict())
         self.ctx = ActorContext(clock=clock, directory=self.directory, options=options, config=config,
-                                transport=transport, trace=trace)
+                                transport=transport, trace=trace, random=random_source or random.random)
         self._flags = flags
         self._evse_manager = evse_manager
         self._supervisor: pykka.ActorRef[Any] | None = None

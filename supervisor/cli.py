@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from supervisor.config import ConfigError, load_charge_point_config, load_module_config
@@ -72,7 +73,12 @@ def _parser() -> argparse.ArgumentParser:
                       help="override one module option (repeatable)")
     demo.add_argument("--charge-seconds", type=float, default=15.0, help=argparse.SUPPRESS)
     _add_trace_commands(commands)
-    # `replay FILE|DIR` (issue #5) goes here, next to `trace`.
+    replay = commands.add_parser("replay", help="replay a recorded trace and compare what the charge point sends",
+                                 description=("Feed a trace's recorded inputs through a fresh charge point on a "
+                                              "manual clock, the CSMS played by its recorded answers, and compare "
+                                              "the frames it sends with the recorded ones. Exit 0 on a match, 1 "
+                                              "with the first difference otherwise."))
+    replay.add_argument("path", metavar="FILE|DIR", help="a trace segment or a directory of segments")
     return parser
 
 
@@ -146,6 +152,17 @@ def _demo(args: argparse.Namespace) -> int:
                                  charge_s=args.charge_seconds))
 
 
+def _replay(path: str) -> int:
+    from supervisor.replay import replay_trace  # deferred: it starts a whole charge point
+
+    if not Path(path).exists():
+        print(f"ocpp-cp: no such trace: {path}", file=sys.stderr)
+        return EXIT_CONFIG
+    result = replay_trace(path, warn=lambda line: print(line, file=sys.stderr))
+    print("\n".join(result.report))
+    return 0 if result.matched else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -161,7 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return show(args.path, evse=args.evse, action=args.action, since=args.since, until=args.until,
                     as_json=args.as_json, out=sys.stdout)
-    # `replay` (issue #5) dispatches here.
+    if args.command == "replay":
+        return _replay(args.path)
     try:
         if args.command == "demo":
             return _demo(args)

@@ -114,9 +114,10 @@ def run_demo(settings: DemoSettings, out: TextIO | None = None) -> int:
             user_config = Path(workdir) / "user_config.json"
             own_config = any(o.startswith("ChargePointConfigPath=") for o in settings.overrides)
             user_config.write_text(json.dumps({"Internal": {"CentralSystemURI": url}, **({} if own_config else DEMO_KEYS)}))
+            trace = Path("ocpp-cp-traces") / f"demo-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
             options = load_module_config(None, [
                 f"EvseCount={settings.evses}", f"DatabasePath={workdir}/db", f"MessageLogPath={workdir}/log",
-                f"UserConfigPath={user_config}", *settings.overrides])
+                f"UserConfigPath={user_config}", f"TracePath={trace.resolve()}", *settings.overrides])
             config = load_charge_point_config(options)
             from supervisor.app import ChargePointApp  # deferred: the actors are heavy to import
             app = ChargePointApp(options, config)
@@ -169,6 +170,9 @@ class _DemoRun:
             self.say(message)
         else:
             print(message, file=sys.stderr, flush=True)
+        trace = self.app.ctx.options["TracePath"]
+        if trace:
+            print(f"demo: trace recorded in {trace}; `ocpp-cp replay {trace}` replays it", file=sys.stderr, flush=True)
         return code
 
     def _drive(self, observer: Any) -> tuple[int, str]:

@@ -42,6 +42,10 @@ if TYPE_CHECKING:
 __all__ = ["ReplayResult", "replay_trace", "stream_of"]
 
 CONTEXT_INPUTS = 6
+TIMER_SKEW_S = 0.5
+"""How far a replayed timer's due time may be from the recorded firing (clocks read at other instants)."""
+EVSE_MANAGER = "simulator"
+"""Outside the replayed system: its timers are context, its messages are recorded inputs."""
 """How many inputs before a difference the report shows."""
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
@@ -133,9 +137,11 @@ class _Replay:
 
     def run(self) -> ReplayResult:
         for record in self.records:
-            if record["k"] == "timer":
-                self._fire_timer(record)
-            else:
+            if record["k"] == "timer" and record["to"] != EVSE_MANAGER:
+                problem = self._fire_timer(record)
+                if problem is not None:
+                    return ReplayResult(False, self.fed, self._count(self.actual), problem)
+            elif record["k"] != "timer":
                 t = float(record["t"])
                 if t > self.clock.monotonic():
                     self.clock.advance(t - self.clock.monotonic(), fire=False)
@@ -157,14 +163,23 @@ class _Replay:
     def _count(streams: dict[str, list[Any]]) -> int:
         return sum(len(v) for v in streams.values())
 
-    def _fire_timer(self, record: dict[str, Any]) -> None:
+    def _fire_timer(self, record: dict[str, Any]) -> list[str] | None:
         """Fire the timer the recording fired here, and only that one: two timers due at the same
-        instant reach their actors in the recorded order, between the same inputs. Ours may be due
-        a little later (clocks were read at other instants): then time moves to its due time."""
+        instant reach their actors in the recorded order, between the same inputs. Ours may be
+        due a little off (the clock was read at other instants); more than TIMER_SKEW_S off, or
+        missing, is a difference (a changed interval shows here)."""
+        t = float(record["t"])
         ref = self.app.directory.get(record["to"])
         urn = ref.actor_urn if ref is not None else None
-        self.clock.fire(lambda h: getattr(h.target, "actor_urn", None) == urn and type(h.message).__name__ == record["msg"],
-                        at_least=float(record["t"]))
+        ours = next((h for h in self.clock.pending() if getattr(h.target, "actor_urn", None) == urn
+                     and type(h.message).__name__ == record["msg"]), None)
+        if ours is None or abs(ours.due - t) > TIMER_SKEW_S:
+            when = "has no such timer" if ours is None else f"has it due at t={ours.due:.3f} s"
+            return [f"first difference: timer {record['msg']} of {record['to']} fired at t={t:.3f} s in the "
+                    f"recording; this replay {when}", "  inputs just before:",
+                    *(f"    {line}" for line in self.inputs)]
+        self.clock.fire(lambda h: h is ours, at_least=t)
+        return None
 
     def _settle(self) -> None:
         """Wait for quiet, collect what was sent, hand over answers that were waiting for it,
@@ -194,7 +209,7 @@ class _Replay:
             self.inputs.append(_describe(record))
             self.fed += 1
             return
-        if kind in ("sim", "reply"):
+        if kind in ("sim", "reply", "random"):
             self.inputs.append(_describe(record))
             return
         self.fed += 1
@@ -321,8 +336,10 @@ def replay_trace(path: str | Path, *, warn: Callable[[str], None] = print,
         module = load_module_config(None, [f"{k}={v}" for k, v in options.items()])
         clock = ManualClock(start=datetime.fromisoformat(header["started_at"].replace("Z", "+00:00")))
         transport = _ReplayTransport()
+        draws = iter([float(r["value"]) for r in trace.records if r["k"] == "random"])
         app = ChargePointApp(module, load_charge_point_config(module), clock=clock, transport=transport,
-                             evse_manager=(RecordedEvseManager, {"answers": answers}))
+                             evse_manager=(RecordedEvseManager, {"answers": answers}),
+                             random_source=lambda: next(draws, 0.5))
         app.start()
         try:
             app.wait_quiet()

@@ -16,7 +16,6 @@ import pytest
 
 from actors.clock import ManualClock
 from messages.csms import GetLinkStats
-from messages.lifecycle import Ping
 from peers.strict import StrictCsms
 from supervisor.app import ChargePointApp
 from supervisor.config import load_charge_point_config, load_module_config
@@ -48,28 +47,28 @@ def wait_idle(app: ChargePointApp, timeout: float = 5.0) -> None:
 
 
 def run_for(clock: ManualClock, app: ChargePointApp, seconds: float, step: float = 1.0) -> None:
-    """Move the manual clock in steps, letting the simulator keep up with each step, so meter
-    readings reach the EVSEs in the same order as on a real clock (one step behind at most)."""
+    """Move the manual clock in steps, letting the whole charge point react to each step before
+    the next, as it would on a real clock."""
     moved = 0.0
     while moved < seconds:
         clock.advance(min(step, seconds - moved))
         moved += step
-        app.directory.ask("simulator", Ping(), timeout=5)
-    settle(app)
+        settle(app)
 
 
-def settle(app: ChargePointApp, rounds: int = 4) -> None:
-    """Wait until what was told so far has been handled: every actor answers a Ping after the
-    messages before it, and a chain that crosses several actors (a swipe goes simulator → auth →
-    link → auth → simulator → evse) needs a round per hop it has left. Then the link is idle."""
-    names = [n for n in app.directory.names() if n != "supervisor"]
-    for _ in range(rounds):
-        for name in names:
-            try:
-                app.directory.ask(name, Ping(), timeout=5)
-            except pykka.ActorDeadError:
-                pass  # restarting; it rebuilds from persistence anyway
-    wait_idle(app)
+def settle(app: ChargePointApp, timeout: float = 10.0) -> None:
+    """Wait until the charge point is quiet (every message handled, and what that caused) and its
+    CSMS link idle (no answer still on the network)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        app.wait_quiet(timeout)
+        if not app.directory.ask("csms", GetLinkStats()).busy:
+            app.wait_quiet(timeout)
+            return
+        if time.monotonic() > deadline:
+            msg = "the CSMS link stayed busy"
+            raise AssertionError(msg)
+        time.sleep(0.001)
 
 
 @pytest.fixture
