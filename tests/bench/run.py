@@ -1,5 +1,5 @@
-"""Benchmarks of issues #2, #3 and #4: start-up, heartbeat round trip, actor restart; 128 EVSEs;
-draining an offline backlog.
+"""Benchmarks of issues #2, #3, #4 and #5: start-up, heartbeat round trip, actor restart; 128 EVSEs;
+draining an offline backlog; recording overhead and replay speed.
 
 Run from the repository root::
 
@@ -28,7 +28,16 @@ with its spread and is set against a baseline measured in the same run:
    through Persistence before it is queued; the fill rate is context), gets a LocalCsms back on the
    same port and drains the queue one CALL in flight at a time; messages per second from the link
    connected to the queue empty, next to a bare ``ocpp.v16.ChargePoint`` client sending the same
-   calls one at a time to the same LocalCsms (and, as context, with ASYNC_VALIDATION off).
+   calls one at a time to the same LocalCsms (and, as context, with ASYNC_VALIDATION off);
+8. (after 6) recording overhead: measure 6's loaded window with recording off and on (TracePath set
+   to a temporary directory), alternately, a fresh charge point each (off, on, off, on: 2 windows
+   each, 1 with ``--quick``); CPU % of one core both ways, the ratio, the overhead in % (issue #5's
+   target: under 10 %), and the trace's growth in bytes and records per second while on;
+9. replay speed: the last charge point of 8 keeps charging, and recording, until its trace holds
+   100,000 records (10,000 with ``--quick``; ``--replay-records N``); ``replay_trace`` of it, timed:
+   recorded events per second of replay, the replay's wall time against the time the trace covers,
+   whether it matched (if not, the report's first lines are printed and the table says so), and the
+   rate in each tenth of the records.
 
 Rows marked "context" explain the figures: the wall time of ``python -c`` importing our own
 modules, app.start() → BootNotification in-process, the heartbeat seen from outside the link
@@ -151,14 +160,16 @@ def _user_config(path: Path, url: str, cp_id: str, keys: dict[str, dict[str, Any
 
 
 def _build_app(url: str, cp_id: str, workdir: Path, clock: ManualClock | None, *, evses: int = 1,
-               keys: dict[str, dict[str, Any]] | None = None) -> ChargePointApp:
+               keys: dict[str, dict[str, Any]] | None = None, options: dict[str, Any] | None = None
+               ) -> ChargePointApp:
     """An in-process charge point built like the tests' ``make_charge_point`` (not started).
 
-    ``clock=None`` gives the app its real SystemClock.
+    ``clock=None`` gives the app its real SystemClock; ``options`` are more module options
+    (e.g. ``{"TracePath": dir}``).
     """
     user_config = _user_config(workdir / f"{cp_id}-user_config.json", url, cp_id, keys)
     overrides = {"EvseCount": evses, "DatabasePath": workdir / f"{cp_id}-db",
-                 "MessageLogPath": workdir / f"{cp_id}-log", "UserConfigPath": user_config}
+                 "MessageLogPath": workdir / f"{cp_id}-log", "UserConfigPath": user_config, **(options or {})}
     module = load_module_config(None, [f"{k}={v}" for k, v in overrides.items()])
     return ChargePointApp(module, load_charge_point_config(module), clock=clock)
 
@@ -738,13 +749,19 @@ def _thread_group(name: str) -> str:
     return re.sub(r"-\d+$", "", name)
 
 
-def _cpu_window(csms: _CsmsProcess, seconds: float) -> dict[str, Any]:
-    """CPU of this whole process and of the CSMS's over ``seconds`` of wall time; what the CSMS got."""
+def _cpu_window(csms: _CsmsProcess, seconds: float, probe: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """CPU of this whole process and of the CSMS's over ``seconds`` of wall time; what the CSMS got.
+
+    ``probe`` (cheap: it runs inside the measured process) is read just before and just after
+    the window, as ``probe_before`` and ``probe_after``; ``t0``/``t1`` are the window's bounds
+    on ``time.monotonic()``."""
     threads0 = _thread_cpu_s()
     csms0 = csms.cpu_s()
+    before = probe() if probe is not None else None
     t0, c0 = time.monotonic(), time.process_time()
     time.sleep(seconds)
     t1, c1 = time.monotonic(), time.process_time()
+    after = probe() if probe is not None else None
     csms1 = csms.cpu_s()
     threads1 = _thread_cpu_s()
     wall = t1 - t0
@@ -770,46 +787,289 @@ def _cpu_window(csms: _CsmsProcess, seconds: float) -> dict[str, Any]:
                                 if v > 0},
         "unattributed_cpu_percent": ((c1 - c0) - sum(by_group.values())) / wall * 100,
         "threads": threading.active_count(),
+        "t0": t0, "t1": t1,
+        **({"probe_before": before, "probe_after": after} if probe is not None else {}),
     }
+
+
+def _steady_run(csms: _CsmsProcess, workdir: Path, cp_id: str, evses: int, window_s: float, settle_s: float,
+                *, trace: bool = False, idle: bool = False, probe: Callable[[Path], Any] | None = None,
+                then: Callable[[ChargePointApp, Path | None], Any] | None = None) -> dict[str, Any]:
+    """One in-process charge point on the real clock against ``csms`` (which may have served
+    earlier ones: every count here is taken from this app's start on): boot, optionally an
+    idle window, plug in and swipe on every EVSE, once all are charging wait ``settle_s``, the
+    loaded window, then ``then(app, trace_dir)`` while it still runs; stopped on the way out.
+
+    ``trace=True`` records (TracePath = ``workdir/<cp_id>-trace``); ``probe(trace_dir)`` is read
+    at the loaded window's bounds (see :func:`_cpu_window`).
+    """
+    trace_dir = workdir / f"{cp_id}-trace" if trace else None
+    statuses0 = csms.count("StatusNotification")
+    starts0 = csms.count("StartTransaction")
+    t_built = time.monotonic()  # the trace's records count from a few hundred microseconds later
+    app = _build_app(csms.url, cp_id, workdir, None, evses=evses, keys=METERING_1S,
+                     options={"TracePath": trace_dir} if trace_dir is not None else None)
+    t0 = time.monotonic()
+    app.start()
+    out: dict[str, Any] = {"cp_id": cp_id, "trace": trace, "t_built": t_built}
+    try:
+        _wait_until(lambda: csms.count("StatusNotification") >= statuses0 + evses + 1 or None, 60,
+                    f"{evses + 1} StatusNotifications")
+        out["start_to_statuses_s"] = sorted(t for t in csms.ask("times", "StatusNotification") if t >= t0)[evses] - t0
+        _wait_idle(app, 30)
+        if idle:
+            time.sleep(1.0)
+            out["idle"] = _cpu_window(csms, window_s)
+        sim = SimController(app.directory)
+        t_plug = time.monotonic()
+        for evse in range(1, evses + 1):
+            sim.plug_in(evse)
+            sim.swipe(evse, f"T{evse}")
+        _wait_until(lambda: csms.count("StartTransaction") >= starts0 + evses or None, 60,
+                    f"{evses} StartTransactions")
+        out["plug_to_all_started_s"] = sorted(t for t in csms.ask("times", "StartTransaction")
+                                              if t >= t_plug)[evses - 1] - t_plug
+        time.sleep(settle_s)
+        window_probe = (lambda: probe(trace_dir)) if probe is not None and trace_dir is not None else None
+        out["loaded"] = _cpu_window(csms, window_s, window_probe)
+        if then is not None:
+            out["then"] = then(app, trace_dir)
+    finally:
+        app.stop()
+    out["trace_dir"] = trace_dir
+    return out
 
 
 def bench_steady_state(workdir: Path, window_s: float, evses: int = 128, settle_s: float = 3.0) -> dict[str, Any]:
     """In-process charge point on the real clock, the CSMS in a child process. Idle window first,
     then plug in and swipe on every EVSE and, once all are charging, the loaded window."""
-    cp_id = "BENCH-STEADY"
     csms = _CsmsProcess()
     try:
-        app = _build_app(csms.url, cp_id, workdir, None, evses=evses, keys=METERING_1S)
-        t0 = time.monotonic()
-        app.start()
-        try:
-            _wait_until(lambda: csms.count("StatusNotification") >= evses + 1 or None, 60,
-                        f"{evses + 1} StatusNotifications")
-            booted = sorted(csms.ask("times", "StatusNotification"))[evses] - t0
-            _wait_idle(app, 30)
-            time.sleep(1.0)
-            idle = _cpu_window(csms, window_s)
-            sim = SimController(app.directory)
-            t_plug = time.monotonic()
-            for evse in range(1, evses + 1):
-                sim.plug_in(evse)
-                sim.swipe(evse, f"T{evse}")
-            _wait_until(lambda: csms.count("StartTransaction") >= evses or None, 60, f"{evses} StartTransactions")
-            started = sorted(csms.ask("times", "StartTransaction"))[evses - 1] - t_plug
-            time.sleep(settle_s)
-            loaded = _cpu_window(csms, window_s)
-        finally:
-            app.stop()
+        run = _steady_run(csms, workdir, "BENCH-STEADY", evses, window_s, settle_s, idle=True)
         failures = csms.ask("failures")["failures"]
     finally:
         csms.close()
+    idle, loaded = run["idle"], run["loaded"]
     return {"evses": evses, "window_s": window_s, "settle_s": settle_s,
             "sample_interval_s": METERING_1S["Core"]["MeterValueSampleInterval"],
             "measurands": METERING_1S["Core"]["MeterValuesSampledData"],
             "idle": idle, "loaded": loaded,
             "cpu_ratio": loaded["cpu_percent"] / idle["cpu_percent"] if idle["cpu_percent"] > 0 else None,
-            "start_to_statuses_ms": booted * 1000, "plug_to_all_started_ms": started * 1000,
+            "start_to_statuses_ms": run["start_to_statuses_s"] * 1000,
+            "plug_to_all_started_ms": run["plug_to_all_started_s"] * 1000,
             "csms_failures": failures}
+
+
+# --- 8. recording overhead (issue #5): the same steady state with TracePath set and without ---------
+
+TRACE_OVERHEAD_TARGET_PERCENT = 10.0
+"""Issue #5: recording must cost under 10 % more CPU than not recording."""
+
+
+def _trace_bytes(trace_dir: Path) -> int:
+    """Bytes of every segment so far (the writer flushes each record, so this is what was written)."""
+    total = 0
+    for path in trace_dir.glob("*.cptrace"):
+        with contextlib.suppress(OSError):
+            total += path.stat().st_size
+    return total
+
+
+def _record_until(target: int, limit_s: float) -> Callable[[ChargePointApp, Path | None], dict[str, Any]]:
+    """A ``then`` for :func:`_steady_run`: keep the app charging, and recording, until its trace
+    holds ``target`` records (counted with read_trace, which is not cheap: checked a few times)."""
+    from messages.trace import read_trace
+
+    def then(_app: ChargePointApp, trace_dir: Path | None) -> dict[str, Any]:
+        assert trace_dir is not None
+        t0 = time.monotonic()
+        checks = 0
+        previous: tuple[float, int] | None = None
+        while True:
+            checks += 1
+            now = time.monotonic()
+            count = len(read_trace(trace_dir).records)  # a torn last record is just not counted
+            if count >= target:
+                return {"extended_s": time.monotonic() - t0, "records_before_stop": count, "checks": checks}
+            if now - t0 > limit_s:
+                msg = f"the trace holds {count:,} records after {limit_s:.0f} s more, not {target:,}"
+                raise TimeoutError(msg)
+            rate = ((count - previous[1]) / (now - previous[0])
+                    if previous is not None and count > previous[1] else None)
+            previous = (now, count)
+            wait = (target - count) / rate * 1.02 if rate else 2.0
+            time.sleep(min(max(wait, 0.5), 30.0))
+
+    return then
+
+
+def _window_records(records: Sequence[dict[str, Any]], run: dict[str, Any]) -> tuple[int, dict[str, int]]:
+    """Records of a trace written inside the run's loaded window, and their kinds. A record's
+    ``t`` counts from Trace.start, a few hundred microseconds after ``t_built``."""
+    lo, hi = run["loaded"]["t0"] - run["t_built"], run["loaded"]["t1"] - run["t_built"]
+    kinds: dict[str, int] = {}
+    for r in records:
+        if lo <= r["t"] <= hi:
+            kinds[r["k"]] = kinds.get(r["k"], 0) + 1
+    return sum(kinds.values()), dict(sorted(kinds.items(), key=lambda kv: -kv[1]))
+
+
+def _pooled(windows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    cpu, wall = sum(w["cpu_s"] for w in windows), sum(w["wall_s"] for w in windows)
+    return {"n": len(windows), "cpu_s": cpu, "wall_s": wall, "cpu_percent": cpu / wall * 100,
+            "cpu_percent_windows": [w["cpu_percent"] for w in windows],
+            "csms_cpu_percent": statistics.mean(w["csms_cpu_percent"] for w in windows),
+            "meter_values_per_s": sum(w["meter_values"] for w in windows) / wall,
+            "calls_per_s": statistics.mean(w["calls_per_s"] for w in windows)}
+
+
+def bench_trace_overhead(workdir: Path, window_s: float, pairs: int, replay_records: int, evses: int = 128,
+                         settle_s: float = 3.0) -> tuple[dict[str, Any], Path, dict[str, Any]]:
+    """Issue #5. Measure 6's loaded window, alternately without and with recording (off, on, off,
+    on, ...; a fresh charge point for each, all against one CSMS process). The last charge point
+    with recording on then keeps charging until its trace holds ``replay_records`` records: that
+    trace is measure 9's. Returns (figures, that trace's directory, how it was made)."""
+    from messages.trace import read_trace
+
+    csms = _CsmsProcess()
+    runs: list[dict[str, Any]] = []
+    try:
+        for i in range(pairs):
+            for trace in (False, True):
+                last = trace and i == pairs - 1
+                cp_id = f"BENCH-TRACE-{'ON' if trace else 'OFF'}-{i + 1}"
+                runs.append(_steady_run(csms, workdir, cp_id, evses, window_s, settle_s, trace=trace,
+                                        probe=_trace_bytes,
+                                        then=_record_until(replay_records, 600.0) if last else None))
+        failures = csms.ask("failures")["failures"]
+    finally:
+        csms.close()
+
+    windows: list[dict[str, Any]] = []
+    for run in runs:
+        w = {"cp_id": run["cp_id"], "trace": run["trace"], **{k: v for k, v in run["loaded"].items()
+                                                              if k not in ("t0", "t1")}}
+        if run["trace"]:
+            records = read_trace(run["trace_dir"]).records
+            count, kinds = _window_records(records, run)
+            grown = w.pop("probe_after") - w.pop("probe_before")
+            w["trace"] = {"bytes": grown, "bytes_per_s": grown / w["wall_s"], "records": count,
+                          "records_per_s": count / w["wall_s"], "kinds": kinds}
+            w["trace_on"] = True
+        else:
+            w["trace"], w["trace_on"] = None, False
+        windows.append(w)
+    off = _pooled([w for w in windows if not w["trace_on"]])
+    on = _pooled([w for w in windows if w["trace_on"]])
+    ons = [w for w in windows if w["trace_on"]]
+    wall_on = sum(w["wall_s"] for w in ons)
+    ratio = on["cpu_percent"] / off["cpu_percent"]
+    overhead = (ratio - 1) * 100
+    pair_ratios = [windows[2 * i + 1]["cpu_percent"] / windows[2 * i]["cpu_percent"] for i in range(pairs)]
+    growth = {"bytes_per_s": sum(w["trace"]["bytes"] for w in ons) / wall_on,
+              "records_per_s": sum(w["trace"]["records"] for w in ons) / wall_on}
+    growth["bytes_per_record"] = growth["bytes_per_s"] / growth["records_per_s"] if growth["records_per_s"] else None
+    kinds = {k: sum(w["trace"]["kinds"].get(k, 0) for w in ons) / wall_on
+             for k in {k for w in ons for k in w["trace"]["kinds"]}}
+    growth["kinds_per_s"] = dict(sorted(kinds.items(), key=lambda kv: -kv[1]))
+    last_run = runs[-1]
+    made = {"cp_id": last_run["cp_id"], "evses": evses, "window_s": window_s, "settle_s": settle_s,
+            **last_run["then"]}
+    figures = {"evses": evses, "window_s": window_s, "settle_s": settle_s, "pairs": pairs,
+               "order": ["on" if w["trace_on"] else "off" for w in windows],
+               "sample_interval_s": METERING_1S["Core"]["MeterValueSampleInterval"],
+               "off": off, "on": on, "ratio": ratio, "overhead_percent": overhead, "pair_ratios": pair_ratios,
+               "target_percent": TRACE_OVERHEAD_TARGET_PERCENT,
+               "target_met": overhead < TRACE_OVERHEAD_TARGET_PERCENT,
+               "trace_growth": growth, "windows": windows, "csms_failures": failures}
+    return figures, last_run["trace_dir"], made
+
+
+# --- 9. replay speed (issue #5): a recorded 128-EVSE trace through replay_trace ----------------------
+
+REPLAY_PROGRESS_MARKS = 10
+
+
+@contextlib.contextmanager
+def _replay_progress(total: int) -> Iterator[list[float]]:
+    """``time.perf_counter()`` when the replay driver starts on each tenth of the ``total``
+    records, and when it is through them all (before the replay's app stops): wraps
+    ``supervisor.replay._Replay._take`` and ``run`` (not changed, only timed) for the duration.
+    If those private methods are gone the list stays empty and only the totals are given."""
+    import supervisor.replay as replay_module
+
+    marks: list[float] = []
+    cls = getattr(replay_module, "_Replay", None)
+    take, run = getattr(cls, "_take", None), getattr(cls, "run", None)
+    if cls is None or take is None or run is None:
+        yield marks
+        return
+    step = max(1, total // REPLAY_PROGRESS_MARKS)
+    taken = 0
+
+    def timed_take(self: Any, record: dict[str, Any]) -> Any:
+        nonlocal taken
+        if taken % step == 0 and taken // step < REPLAY_PROGRESS_MARKS:
+            marks.append(time.perf_counter())
+        taken += 1
+        return take(self, record)
+
+    def timed_run(self: Any) -> Any:
+        result = run(self)
+        marks.append(time.perf_counter())
+        return result
+
+    cls._take, cls.run = timed_take, timed_run
+    try:
+        yield marks
+    finally:
+        cls._take, cls.run = take, run
+
+
+def _tenths(marks: Sequence[float], total: int) -> list[float]:
+    """Records per second in each tenth of the records (the last tenth takes the remainder);
+    empty unless every mark is there (a replay that stopped early at a difference)."""
+    step = max(1, total // REPLAY_PROGRESS_MARKS)
+    if total < REPLAY_PROGRESS_MARKS or len(marks) != REPLAY_PROGRESS_MARKS + 1:
+        return []
+    counts = [step] * (REPLAY_PROGRESS_MARKS - 1) + [total - step * (REPLAY_PROGRESS_MARKS - 1)]
+    return [n / (b - a) for n, a, b in zip(counts, marks, marks[1:])]
+
+
+def bench_replay(trace_dir: Path, made: dict[str, Any], target: int) -> dict[str, Any]:
+    """``replay_trace(trace_dir)`` timed: recorded events per second of replay, the replay's wall
+    time against the time the trace covers, whether it matched."""
+    from messages.trace import read_trace
+    from supervisor.replay import replay_trace
+
+    t0 = time.perf_counter()
+    trace = read_trace(trace_dir)
+    read_s = time.perf_counter() - t0
+    records = trace.records
+    kinds: dict[str, int] = {}
+    for r in records:
+        kinds[r["k"]] = kinds.get(r["k"], 0) + 1
+    recorded_s = max(float(r["t"]) for r in records)
+    warnings: list[str] = []
+    with _replay_progress(len(records)) as marks:
+        c0, t0 = time.process_time(), time.perf_counter()
+        result = replay_trace(trace_dir, warn=warnings.append)
+        replay_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    tenths = _tenths(marks, len(records)) if result.matched else []
+    return {
+        "target_records": target, "records": len(records), "kinds": dict(sorted(kinds.items(), key=lambda kv: -kv[1])),
+        "bytes": _trace_bytes(trace_dir), "segments": trace.segments, "problems": trace.problems,
+        "recorded_s": recorded_s, "evses": made["evses"], "recorded_by": made,
+        "read_s": read_s,
+        "replay_s": replay_s, "replay_cpu_percent": cpu_s / replay_s * 100,
+        "records_per_s": len(records) / replay_s,
+        "speedup": recorded_s / replay_s,
+        "matched": result.matched, "inputs": result.inputs, "outputs": result.outputs,
+        "report_head": result.report[:12], "warnings": warnings[:12],
+        "setup_s": (marks[0] - t0) if marks else None,
+        "records_per_s_by_tenth": tenths,
+        "slowdown_first_to_last_tenth": tenths[0] / tenths[-1] if len(tenths) > 1 else None,
+    }
 
 
 # --- 7. offline backlog: 10,000 transactional CALLs stored offline, drained after a reconnect ------
@@ -1261,6 +1521,77 @@ def _backlog_table(results: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _trace_table(results: dict[str, Any]) -> str:
+    """Issue #5 (measures 8 and 9) in a table of its own: CPU with and without recording, the
+    trace's growth, replay speed."""
+    ov, rp = results["trace_overhead"], results["replay"]
+    on, off, growth = ov["on"], ov["off"], ov["trace_growth"]
+    n_evses = ov["evses"]
+    target_note = (f"target < {ov['target_percent']:.0f} %: {'met' if ov['target_met'] else 'NOT met'}")
+    per_s = ", ".join(f"{k} {v:.0f}" for k, v in growth["kinds_per_s"].items())
+    matched = "matched" if rp["matched"] else "*** DID NOT MATCH *** (report printed above)"
+    tenths = rp["records_per_s_by_tenth"]
+    quick_note = " (--quick: a small trace)" if results["meta"]["quick"] else ""
+    rows = [
+        (f"CPU, {n_evses} EVSEs charging, recording on (TracePath set)", on["n"], on["cpu_percent"], "% of a core",
+         off["cpu_percent"], ov["ratio"],
+         f"overhead {ov['overhead_percent']:+.1f} % ({target_note}); baseline = the same, recording off; "
+         f"{'/'.join(ov['order'])} interleaved, {ov['window_s']:.0f} s windows each, a fresh charge point each; "
+         f"per-pair ratios {'/'.join(f'{r:.3f}' for r in ov['pair_ratios'])}"),
+        ("  each window, recording on / off", on["n"], statistics.median(on["cpu_percent_windows"]), "% of a core",
+         statistics.median(off["cpu_percent_windows"]), None,
+         "medians; on " + "/".join(f"{v:.1f}" for v in on["cpu_percent_windows"]) + ", off "
+         + "/".join(f"{v:.1f}" for v in off["cpu_percent_windows"])
+         + f"; CSMS (own process) {on['csms_cpu_percent']:.1f} / {off['csms_cpu_percent']:.1f} %"),
+        ("  MeterValues received by the CSMS, on / off", on["n"], on["meter_values_per_s"], "/s",
+         off["meter_values_per_s"], on["meter_values_per_s"] / off["meter_values_per_s"],
+         f"the same load both ways (expected {n_evses / ov['sample_interval_s']:.0f}/s)"),
+        ("  trace growth while recording", on["n"], growth["bytes_per_s"] / 1024, "kB/s", None, None,
+         f"{growth['bytes_per_record']:.0f} B per record; "
+         f"{growth['bytes_per_s'] * 3600 / 1024 ** 3:.2f} GB per hour of this load"),
+        ("  trace records while recording", on["n"], growth["records_per_s"], "records/s", None, None,
+         f"by kind, per s: {per_s}"),
+        (f"replay of a recorded trace ({rp['records']:,} records){quick_note}", 1, rp["records_per_s"],
+         "records/s", None, None,
+         f"{matched}: {rp['inputs']:,} inputs fed, {rp['outputs']:,} frames sent; replay_trace() of "
+         f"{n_evses} EVSEs charging, {rp['bytes'] / 1024 ** 2:.1f} MB in {rp['segments']} segment(s); "
+         f"target >= {rp['target_records']:,} records"),
+        ("  replay wall time vs time the trace covers", 1, rp["replay_s"], "s", rp["recorded_s"],
+         rp["replay_s"] / rp["recorded_s"],
+         f"speed-up x{rp['speedup']:.2f} (recorded / replay); replay CPU {rp['replay_cpu_percent']:.0f} % of a core "
+         f"(this process, all threads)"),
+    ]
+    if len(tenths) > 2:
+        rows.append(("  replay rate, last vs second tenth of the records", 1, tenths[-1], "records/s", tenths[1],
+                     tenths[-1] / tenths[1],
+                     "per tenth: " + "/".join(f"{v:.0f}" for v in tenths) + " (the first holds the boot and the "
+                     "plug-ins); a ratio under 1 = slower as the trace goes on"))
+    rows.append(("  read_trace of the whole trace; replay set-up", 1, rp["read_s"], "s", None, None,
+                 "context" + (f"; replay_trace() -> first record fed {rp['setup_s']:.2f} s (read, decode, start "
+                              f"{n_evses} EVSEs)" if rp["setup_s"] is not None else "")))
+    header = ("recording and replay (issue #5)", "n", "value", "unit", "baseline", "ratio", "note")
+
+    def num(value: float | None) -> str:
+        if value is None:
+            return "-"
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}" if abs(value) < 1000 else f"{value:.0f}"
+
+    cells = [header] + [(m, str(k), num(v), unit, num(bl), _fmt(r, 3), note)
+                        for m, k, v, unit, bl, r, note in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    right = {1, 2, 4, 5}
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+
+    out = [line(header), "  ".join("-" * w for w in widths)]
+    out += [line(row) for row in cells[1:]]
+    out.append("ratio = value / baseline; CPU = process CPU seconds / wall seconds of the runner (the charge point; "
+               "the CSMS is a child process); n = windows with recording on (as many off)")
+    return "\n".join(out)
+
+
 # --- entry point -------------------------------------------------------------------------------------
 
 
@@ -1268,6 +1599,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tests/bench/run.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (for the smoke test)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
+    parser.add_argument("--replay-records", metavar="N", type=int, default=None,
+                        help="records of the trace replayed in measure 9 (default 100,000; 10,000 with --quick)")
+    parser.add_argument("--keep-trace", metavar="DIR", help="copy measure 9's trace to DIR (e.g. to profile a replay)")
     args = parser.parse_args(argv)
 
     reps_start = 2 if args.quick else 5
@@ -1279,6 +1613,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     n_remote = 30 if args.quick else 200
     window_s = 5.0 if args.quick else 10.0
     n_backlog = 2000 if args.quick else 10_000
+    trace_pairs = 1 if args.quick else 2
+    replay_records = args.replay_records or (10_000 if args.quick else 100_000)
 
     began = time.perf_counter()
     IN_PROCESS_BOOT_S.clear()
@@ -1292,27 +1628,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         csms = LocalCsms().start()
         try:
             print(f"LocalCsms at {csms.url}; {'quick' if args.quick else 'full'} run", flush=True)
-            print(f"[1/7] process start x{reps_start} ...", flush=True)
+            print(f"[1/9] process start x{reps_start} ...", flush=True)
             results.update(bench_startup(csms, workdir, reps_start))
-            print(f"[2/7] heartbeat x{n_heartbeats} (ours and baseline, {rounds} rounds) ...", flush=True)
+            print(f"[2/9] heartbeat x{n_heartbeats} (ours and baseline, {rounds} rounds) ...", flush=True)
             results["heartbeat"] = bench_heartbeat(csms, workdir, n_heartbeats, rounds)
-            print(f"[3/7] actor restart x{reps_restart} ...", flush=True)
+            print(f"[3/9] actor restart x{reps_restart} ...", flush=True)
             results["restart"] = bench_restart(csms, workdir, reps_restart, targets)
-            print(f"[4/7] process start with 128 and with 1 EVSE x{reps_statuses} ...", flush=True)
+            print(f"[4/9] process start with 128 and with 1 EVSE x{reps_statuses} ...", flush=True)
             results.update(bench_statuses(workdir, reps_statuses))
-            print(f"[5/7] RemoteStartTransaction -> StartTransaction x{n_remote} ...", flush=True)
+            print(f"[5/9] RemoteStartTransaction -> StartTransaction x{n_remote} ...", flush=True)
             results["remote_start"] = bench_remote_start(csms, workdir, n_remote)
             results["in_process_boot"] = _summary(IN_PROCESS_BOOT_S)
             failures = csms.failures
         finally:
             csms.stop()
-        print(f"[6/7] offline backlog of {n_backlog:,} MeterValues drained after a reconnect ...", flush=True)
+        print(f"[6/9] offline backlog of {n_backlog:,} MeterValues drained after a reconnect ...", flush=True)
         results["backlog"] = bench_backlog(workdir, n_backlog)
-        # Last: its app runs on the real clock, whose thread outlives the app.
-        print(f"[7/7] CPU, 128 EVSEs idle then charging, {window_s:.0f} s windows ...", flush=True)
+        # Last: their apps run on the real clock, whose thread outlives the app.
+        print(f"[7/9] CPU, 128 EVSEs idle then charging, {window_s:.0f} s windows ...", flush=True)
         results["steady_state"] = bench_steady_state(workdir, window_s)
+        print(f"[8/9] CPU, 128 EVSEs charging, recording off/on x{trace_pairs}, {window_s:.0f} s windows; then "
+              f"recording on until the trace holds {replay_records:,} records ...", flush=True)
+        results["trace_overhead"], trace_dir, made = bench_trace_overhead(workdir, window_s, trace_pairs,
+                                                                          replay_records)
+        print(f"[9/9] replay of that trace ({made['records_before_stop']:,}+ records) ...", flush=True)
+        results["replay"] = bench_replay(trace_dir, made, replay_records)
+        if args.keep_trace:
+            import shutil
+
+            shutil.copytree(trace_dir, args.keep_trace, dirs_exist_ok=True)
+            print(f"trace of measure 9 copied to {args.keep_trace}", flush=True)
+        if not results["replay"]["matched"]:
+            print("REPLAY DID NOT MATCH; the first lines of its report:", *results["replay"]["report_head"],
+                  sep="\n  ", flush=True)
     failures_total = (len(failures) + results["memory"]["csms_failures"] + results["steady_state"]["csms_failures"]
-                      + results["backlog"]["csms_failures"])
+                      + results["backlog"]["csms_failures"] + results["trace_overhead"]["csms_failures"])
     results["meta"]["duration_s"] = time.perf_counter() - began
     results["meta"]["csms_failures"] = failures_total
 
@@ -1322,6 +1672,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(_resources_table(results))
     print()
     print(_backlog_table(results))
+    print()
+    print(_trace_table(results))
     print(f"\n{results['meta']['duration_s']:.1f} s in all; the CSMSs saw {failures_total} invalid frame(s)")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")

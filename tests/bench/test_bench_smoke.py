@@ -43,7 +43,7 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
 
     assert {"meta", "startup", "import_floor", "import_ours", "in_process_boot", "heartbeat",
             "restart", "statuses_128", "statuses_1", "memory", "remote_start", "steady_state",
-            "backlog"} <= figures.keys()
+            "backlog", "trace_overhead", "replay"} <= figures.keys()
     assert figures["meta"]["quick"] is True
 
     startup = figures["startup"]
@@ -136,3 +136,40 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     for key in ("insert_ms", "delete_ms", "pair_ms"):
         assert backlog["db_floor"][key] > 0, key
     assert backlog["csms_failures"] == 0
+
+    # Issue #5: recording overhead (1 window off, 1 on, with --quick) and replay speed (>= 10,000 records).
+    overhead = figures["trace_overhead"]
+    assert overhead["evses"] == 128 and overhead["pairs"] == 1
+    assert overhead["order"] == ["off", "on"]
+    assert [w["trace_on"] for w in overhead["windows"]] == [False, True]
+    for side in ("off", "on"):
+        assert overhead[side]["n"] == 1, side
+        for key in ("cpu_s", "wall_s", "cpu_percent", "meter_values_per_s", "calls_per_s"):
+            assert overhead[side][key] > 0, f"trace_overhead.{side}.{key} = {overhead[side][key]!r}"
+    for key in ("ratio", "overhead_percent"):
+        assert isinstance(overhead[key], float) and math.isfinite(overhead[key]), key
+    assert overhead["ratio"] > 0
+    assert len(overhead["pair_ratios"]) == 1
+    assert overhead["target_percent"] == 10
+    assert isinstance(overhead["target_met"], bool)
+    growth = overhead["trace_growth"]
+    for key in ("bytes_per_s", "records_per_s", "bytes_per_record"):
+        assert growth[key] > 0, f"trace_overhead.trace_growth.{key} = {growth[key]!r}"
+    assert {"ev", "timer", "out", "in"} <= growth["kinds_per_s"].keys()
+    on_window = overhead["windows"][1]
+    assert on_window["trace"]["records"] > 0 and on_window["trace"]["bytes"] > 0
+    assert overhead["windows"][0]["trace"] is None
+    assert overhead["csms_failures"] == 0
+
+    replay = figures["replay"]
+    assert replay["target_records"] == 10_000
+    assert replay["records"] >= 10_000
+    assert replay["problems"] == []
+    assert replay["matched"] is True, "\n".join(replay["report_head"])
+    assert replay["inputs"] > 0 and replay["outputs"] > 0
+    for key in ("bytes", "recorded_s", "read_s", "replay_s", "replay_cpu_percent", "records_per_s", "speedup"):
+        assert replay[key] > 0, f"replay.{key} = {replay[key]!r}"
+    assert replay["segments"] >= 1
+    assert replay["recorded_by"]["records_before_stop"] >= 10_000
+    assert len(replay["records_per_s_by_tenth"]) == 10
+    assert all(v > 0 for v in replay["records_per_s_by_tenth"])

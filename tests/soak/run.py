@@ -49,7 +49,7 @@ class ChargePointProcess:
         config.write_text(json.dumps(base))
         self._args = ["demo", "--csms", url, "--evses", str(evses), "--charge-seconds", str(charge_seconds),
                       "--set", f"ChargePointConfigPath={config}", "--set", f"DatabasePath={workdir / 'db'}",
-                      "--set", f"MessageLogPath={workdir / 'log'}"]
+                      "--set", f"MessageLogPath={workdir / 'log'}", "--set", f"TracePath={workdir / 'trace'}"]
         self._log = (workdir / "charge-point.log").open("a")
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -33,7 +33,7 @@ def view(evse_id: int, status: str = "Available", **fields: object) -> EvseState
 def demo(*args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen([sys.executable, "-m", "supervisor.cli", "--log-level", "WARNING", "demo",
-                             "--charge-seconds", "2", *args], cwd=REPO, env=env,
+                             "--charge-seconds", "2", "--set", "TracePath=", *args], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -199,7 +199,7 @@ def test_on_a_terminal_the_table_is_live_and_ctrl_c_gives_the_terminal_back():
     leader, follower = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120", "LINES": "30"}
     process = subprocess.Popen([sys.executable, "-m", "supervisor.cli", "--log-level", "WARNING", "demo",
-                                "--evses", "2", "--charge-seconds", "2"], cwd=REPO, env=env,
+                                "--evses", "2", "--charge-seconds", "2", "--set", "TracePath="], cwd=REPO, env=env,
                                stdout=follower, stderr=subprocess.PIPE, text=True)
     os.close(follower)
     screen, deadline = b"", time.monotonic() + 30
