@@ -70,7 +70,14 @@ from messages.persistence import (
     StoreAvailability,
     TransactionRecord,
 )
-from messages.station import ApplyAvailability, AvailabilityApplied, EvseStateChanged, GetEvseState, RequestStop
+from messages.station import (
+    ApplyAvailability,
+    AvailabilityApplied,
+    EvseStateChanged,
+    GetEvseState,
+    IdTagInfoReceived,
+    RequestStop,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -131,10 +138,10 @@ class Evse(SupervisedActor):
     SUBSCRIBES = (RegistrationChanged, ConnectionChanged)
 
     def __init__(self, ctx: ActorContext, name: str, *, evse_id: int, csms: str = "csms",
-                 persistence: str = "persistence", evse_manager: str = "simulator") -> None:
+                 persistence: str = "persistence", evse_manager: str = "simulator", auth: str = "auth") -> None:
         super().__init__(ctx, name)
         self.evse_id = evse_id
-        self._csms, self._persistence, self._manager = csms, persistence, evse_manager
+        self._csms, self._persistence, self._manager, self._auth = csms, persistence, evse_manager, auth
         self._base = Status.AVAILABLE
         self._errors: dict[str, ErrorReport] = {}
         self._registered = False
@@ -342,6 +349,10 @@ class Evse(SupervisedActor):
         tx = self._tx
         if tx is None or tx.session_id != session_id:
             return
+        info = msg.payload.get("idTagInfo")
+        id_tag = tx.id_tag if kind == "start" else tx.stop_id_tag
+        if info is not None and id_tag:
+            self.tell(self._auth, IdTagInfoReceived(id_tag=id_tag, id_tag_info=info))  # type: ignore[arg-type]
         if kind == "start":
             self._on_start_answered(tx, msg)
         elif kind == "stop":

@@ -23,7 +23,13 @@ from actors.base import SupervisedActor
 from messages.payload import freeze, thaw
 from messages.persistence import (
     AppendMeterValue,
+    AuthDataReply,
+    AuthEntry,
     AvailabilityReply,
+    ClearAuthCache,
+    GetAuthData,
+    StoreCacheEntry,
+    StoreLocalList,
     BeginTransaction,
     CallEnqueued,
     DequeueCall,
@@ -101,6 +107,26 @@ MIGRATIONS: tuple[str, ...] = (
         real_id INTEGER NOT NULL
     );
     """,
+    # 4: authorization: the local list (and its version) and the cache; idTags compare without case.
+    """
+    CREATE TABLE auth_list (
+        id_tag TEXT PRIMARY KEY COLLATE NOCASE,
+        status TEXT NOT NULL,
+        expiry TEXT,
+        parent_id_tag TEXT
+    );
+    CREATE TABLE auth_cache (
+        id_tag TEXT PRIMARY KEY COLLATE NOCASE,
+        status TEXT NOT NULL,
+        expiry TEXT,
+        parent_id_tag TEXT
+    );
+    CREATE TABLE auth_list_version (
+        id INTEGER PRIMARY KEY CHECK (id = 0),
+        version INTEGER NOT NULL
+    );
+    INSERT INTO auth_list_version (id, version) VALUES (0, 0);
+    """,
 )
 """Schema migrations in order; migration N brings ``user_version`` from N-1 to N. Append only."""
 
@@ -145,6 +171,10 @@ class Persistence(SupervisedActor):
         DequeueCall: "_on_dequeue_call",
         MapTransactionId: "_on_map_transaction_id",
         GetQueue: "_on_get_queue",
+        GetAuthData: "_on_get_auth_data",
+        StoreLocalList: "_on_store_local_list",
+        StoreCacheEntry: "_on_store_cache_entry",
+        ClearAuthCache: "_on_clear_auth_cache",
     }
 
     def started(self) -> None:
@@ -265,3 +295,35 @@ class Persistence(SupervisedActor):
         meter_values = tuple(freeze(json.loads(text)) for (text,) in self._db.execute(
             "SELECT meter_value FROM txn_meter_value WHERE session_id = ? ORDER BY seq", (values["session_id"],)))
         return OpenTransactionReply(record=TransactionRecord(**values, meter_values=meter_values))
+
+    def _auth_entries(self, table: str) -> tuple[AuthEntry, ...]:
+        return tuple(AuthEntry(id_tag=row[0], status=row[1], expiry=row[2], parent_id_tag=row[3])
+                     for row in self._db.execute(f"SELECT id_tag, status, expiry, parent_id_tag FROM {table}"))  # noqa: S608
+
+    def _on_get_auth_data(self, _msg: GetAuthData) -> AuthDataReply:
+        version = self._db.execute("SELECT version FROM auth_list_version").fetchone()[0]
+        return AuthDataReply(list_version=version, local_list=self._auth_entries("auth_list"),
+                             cache=self._auth_entries("auth_cache"))
+
+    def _upsert(self, table: str, entry: AuthEntry) -> None:
+        self._db.execute(f"INSERT OR REPLACE INTO {table} (id_tag, status, expiry, parent_id_tag) "  # noqa: S608
+                         "VALUES (?, ?, ?, ?)", (entry.id_tag, entry.status, entry.expiry, entry.parent_id_tag))
+
+    def _on_store_local_list(self, msg: StoreLocalList) -> Stored:
+        with self._transaction():
+            if msg.full:
+                self._db.execute("DELETE FROM auth_list")
+            for id_tag in msg.removed:
+                self._db.execute("DELETE FROM auth_list WHERE id_tag = ?", (id_tag,))
+            for entry in msg.entries:
+                self._upsert("auth_list", entry)
+            self._db.execute("UPDATE auth_list_version SET version = ?", (msg.version,))
+        return Stored()
+
+    def _on_store_cache_entry(self, msg: StoreCacheEntry) -> Stored:
+        self._upsert("auth_cache", msg.entry)
+        return Stored()
+
+    def _on_clear_auth_cache(self, _msg: ClearAuthCache) -> Stored:
+        self._db.execute("DELETE FROM auth_cache")
+        return Stored()

@@ -14,6 +14,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AppendMeterValue",
+    "AuthDataReply",
+    "AuthEntry",
+    "ClearAuthCache",
+    "GetAuthData",
+    "StoreCacheEntry",
+    "StoreLocalList",
     "CallEnqueued",
     "DequeueCall",
     "EnqueueCall",
@@ -237,3 +243,53 @@ class TransactionBegun:
 
     local_id: int
     queue_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthEntry:
+    """An idTag and what is known of it, in the local authorization list or the cache."""
+
+    id_tag: str
+    status: str
+    """OCPP AuthorizationStatus."""
+    expiry: str | None = None
+    """ISO 8601 UTC, or None for no expiry."""
+    parent_id_tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetAuthData:
+    """Query (ask → :class:`AuthDataReply`): the local list, its version and the cache, at start."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthDataReply:
+    """Reply to :class:`GetAuthData`."""
+
+    list_version: int
+    """0 when no list was ever sent."""
+    local_list: tuple[AuthEntry, ...]
+    cache: tuple[AuthEntry, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreLocalList:
+    """Request (ask → Stored): a SendLocalList, applied in one database transaction: ``full``
+    replaces the list; otherwise ``entries`` are added or replaced and ``removed`` deleted."""
+
+    version: int
+    full: bool
+    entries: tuple[AuthEntry, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreCacheEntry:
+    """Request (ask → Stored): remember what the CSMS said of an idTag."""
+
+    entry: AuthEntry
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClearAuthCache:
+    """Request (ask → Stored): forget every cached idTag (ClearCache)."""

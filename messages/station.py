@@ -4,8 +4,21 @@ actors, and the view of each EVSE that they publish."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["ApplyAvailability", "AvailabilityApplied", "EvseStateChanged", "GetEvseState", "RequestStop"]
+from messages.payload import Json, freeze
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "ApplyAvailability",
+    "AvailabilityApplied",
+    "EvseStateChanged",
+    "GetEvseState",
+    "IdTagInfoReceived",
+    "RequestStop",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,3 +67,15 @@ class RequestStop:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GetEvseState:
     """Query (ask, anyone → Evse → :class:`EvseStateChanged`): the EVSE's view now."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdTagInfoReceived:
+    """Event (tell, Evse → Auth): a StartTransaction.conf or StopTransaction.conf told us about
+    an idTag; the cache keeps it (when it is enabled)."""
+
+    id_tag: str
+    id_tag_info: Mapping[str, Json]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id_tag_info", freeze(self.id_tag_info))

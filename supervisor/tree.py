@@ -35,6 +35,9 @@ ROUTES: Mapping[str, str] = {
     "RemoteStopTransaction": "station",
     "UnlockConnector": "station",
     "ChangeAvailability": "station",
+    "SendLocalList": "auth",
+    "GetLocalListVersion": "auth",
+    "ClearCache": "auth",
 }
 """CSMS action → name of the actor that owns it. Anything else is answered NotSupported."""
 
