@@ -5,16 +5,23 @@ Every decision is :func:`actors.auth_logic.decide`, a pure function of the OCPP 
 list, the cache and whether we are online (the rules: docs/authorization.md); this actor only
 keeps the stores (persisted, rebuilt at start) and asks the CSMS when the rules say so.
 
-Accepts (tell): ValidateToken (from the EVSE manager); IdTagInfoReceived (from an Evse, for
-the cache); CallReceived (SendLocalList, GetLocalListVersion, ClearCache); ConnectionChanged
-(published); CallResultReceived / CallFailed (answers to Authorize).
+It also owns reservations (ReserveNow, CancelReservation): persisted, so they survive a
+restart (libocpp loses them), with their expiry on the injected clock; the EVSE manager holds
+the connector (the seed's reservation interface) and refuses other tokens.
+
+Accepts (tell): ValidateToken (from the EVSE manager); IdTagInfoReceived and ReservationUsed
+(from an Evse); CallReceived (SendLocalList, GetLocalListVersion, ClearCache, ReserveNow,
+CancelReservation); ConnectionChanged (published); CallResultReceived / CallFailed (answers to
+Authorize); the timer ReservationExpired.
 Emits: SendCall(Authorize) and SendCallResult / SendCallError to the CSMS connection;
-TokenValidated to whoever asked.
+TokenValidated to whoever asked; Reserve / CancelReserve to the EVSE manager; asks the Evses
+GetEvseState.
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,18 +38,35 @@ from messages.csms import (
     SendCallError,
     SendCallResult,
 )
-from messages.evse_manager import TokenValidated, ValidateToken
-from messages.persistence import AuthEntry, ClearAuthCache, GetAuthData, StoreCacheEntry, StoreLocalList
-from messages.station import IdTagInfoReceived
+from messages.evse_manager import CancelReserve, Reserve, TokenValidated, ValidateToken
+from messages.persistence import (
+    AuthEntry,
+    ClearAuthCache,
+    DeleteReservation,
+    GetAuthData,
+    ReservationRecord,
+    StoreCacheEntry,
+    StoreLocalList,
+    StoreReservation,
+)
+from messages.station import EvseStateChanged, GetEvseState, IdTagInfoReceived, ReservationUsed
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from actors.base import ActorContext
+    from actors.clock import TimerHandle
 
 __all__ = ["Auth"]
 
 ASK_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReservationExpired:
+    """Timer: a reservation's expiryDate has come."""
+
+    reservation_id: int
 
 
 class _Refused(Exception):
@@ -75,17 +99,24 @@ class Auth(SupervisedActor):
         ConnectionChanged: "_on_connection_changed",
         CallResultReceived: "_on_authorize_answer",
         CallFailed: "_on_authorize_answer",
+        ReservationUsed: "_on_reservation_used",
+        ReservationExpired: "_on_reservation_expired",
     }
     SUBSCRIBES = (ConnectionChanged,)
     OPERATIONS: ClassVar[Mapping[str, str]] = {
         "SendLocalList": "_send_local_list",
         "GetLocalListVersion": "_get_local_list_version",
         "ClearCache": "_clear_cache",
+        "ReserveNow": "_reserve_now",
+        "CancelReservation": "_cancel_reservation",
     }
 
-    def __init__(self, ctx: ActorContext, name: str, *, csms: str = "csms", persistence: str = "persistence") -> None:
+    def __init__(self, ctx: ActorContext, name: str, *, csms: str = "csms", persistence: str = "persistence",
+                 evse_manager: str = "simulator") -> None:
         super().__init__(ctx, name)
-        self._csms, self._persistence = csms, persistence
+        self._csms, self._persistence, self._manager = csms, persistence, evse_manager
+        self._reservations: dict[int, ReservationRecord] = {}
+        self._expiries: dict[int, TimerHandle] = {}
         self._asked: dict[str, ValidateToken] = {}
         self._ids = itertools.count(1)
         self._online = False
@@ -98,6 +129,11 @@ class Auth(SupervisedActor):
         self._list_version = data.list_version
         self._list = {e.id_tag.lower(): _info(e) for e in data.local_list}
         self._cache = {e.id_tag.lower(): _info(e) for e in data.cache}
+        for reservation in data.reservations:  # the EVSE manager may have lost them: hold them again
+            if _when(reservation.expiry) <= self.ctx.clock.now():
+                self._store(DeleteReservation(reservation_id=reservation.reservation_id))
+            else:
+                self._hold(reservation)
 
     def _settings(self) -> AuthSettings:
         return AuthSettings.from_config(self.ctx.config.get)
@@ -126,11 +162,12 @@ class Auth(SupervisedActor):
             return
         self.log.info("%s: %s (%s)", request.id_tag, decision.reason, decision.source)
         info = decision.info or IdTagInfo(status="Invalid")
-        self._answer(request, info.status, info.parent_id_tag or "")
+        self._answer(request, info.status, info.parent_id_tag or "", f"{decision.reason} ({decision.source})")
 
-    def _answer(self, request: ValidateToken, status: str, parent: str) -> None:
+    def _answer(self, request: ValidateToken, status: str, parent: str, reason: str) -> None:
         self.tell(request.reply_to, TokenValidated(evse_id=request.evse_id, id_tag=request.id_tag, status=status,
-                                                   parent_id_tag=parent, correlation=request.correlation))
+                                                   parent_id_tag=parent, correlation=request.correlation,
+                                                   reason=reason))
 
     def _on_authorize_answer(self, msg: CallResultReceived | CallFailed) -> None:
         request = self._asked.pop(msg.correlation, None)
@@ -141,11 +178,12 @@ class Auth(SupervisedActor):
                 self._decide(request, online=False)  # the link is down: the offline rules decide
             else:
                 self.log.warning("Authorize for %s failed (%s): refusing it", request.id_tag, msg.kind.value)
-                self._answer(request, "Invalid", "")
+                self._answer(request, "Invalid", "", f"Authorize failed: {msg.kind.value} {msg.description}".strip())
             return
         info = msg.payload["idTagInfo"]
         self._remember_wire(request.id_tag, info)  # type: ignore[arg-type]
-        self._answer(request, str(info["status"]), str(info.get("parentIdTag", "")))  # type: ignore[union-attr]
+        self._answer(request, str(info["status"]), str(info.get("parentIdTag", "")),  # type: ignore[union-attr]
+                     "answered by the CSMS")
 
     def _on_id_tag_info(self, msg: IdTagInfoReceived) -> None:
         """StartTransaction.conf and StopTransaction.conf carry idTagInfo too (libocpp forgets the latter)."""
@@ -215,3 +253,89 @@ class Auth(SupervisedActor):
         self._store(ClearAuthCache())
         self._cache.clear()
         return {"status": "Accepted"}
+
+    # --- reservations ---------------------------------------------------------------------
+
+    def _reserve_now(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """ReserveNow: check the connector, persist, tell the EVSE manager, arm the expiry.
+        A reservation on connector 0 (ReserveConnectorZeroSupported) holds the first Available one."""
+        if "Reservation" not in parse_csl(self.ctx.config.get("SupportedFeatureProfiles")):
+            return {"status": "Rejected"}
+        connector, reservation_id = int(payload["connectorId"]), int(payload["reservationId"])
+        expiry = _when(str(payload["expiryDate"]))
+        if not 0 <= connector <= int(self.ctx.options["EvseCount"]) or expiry <= self.ctx.clock.now():
+            return {"status": "Rejected"}
+        if connector == 0:
+            if not self.ctx.config.get("ReserveConnectorZeroSupported", False):
+                return {"status": "Rejected"}
+            states = [self._evse_state(i) for i in range(1, int(self.ctx.options["EvseCount"]) + 1)]
+            free = [s for s in states if s.status == "Available"]
+            if not free:
+                return {"status": _refusal(states[0], reservation_id, self._reservations)}
+            connector = free[0].evse_id
+        else:
+            refusal = _refusal(self._evse_state(connector), reservation_id, self._reservations)
+            if refusal:
+                return {"status": refusal}
+        previous = self._reservations.get(reservation_id)
+        if previous is not None and previous.connector_id != connector:
+            self._end_reservation(reservation_id)  # the same id again: it replaces the old one
+        reservation = ReservationRecord(reservation_id=reservation_id, connector_id=connector,
+                                        id_tag=str(payload["idTag"]), expiry=iso(expiry),
+                                        parent_id_tag=str(payload.get("parentIdTag") or ""))
+        self._store(StoreReservation(reservation=reservation))
+        self._hold(reservation)
+        return {"status": "Accepted"}
+
+    def _evse_state(self, evse_id: int) -> EvseStateChanged:
+        return self.ctx.directory.ask(f"evse/{evse_id}", GetEvseState(), timeout=ASK_TIMEOUT_S)
+
+    def _hold(self, reservation: ReservationRecord) -> None:
+        self._reservations[reservation.reservation_id] = reservation
+        self.ctx.clock.cancel(self._expiries.get(reservation.reservation_id))
+        delay = (_when(reservation.expiry) - self.ctx.clock.now()).total_seconds()
+        self._expiries[reservation.reservation_id] = self.after(
+            delay, ReservationExpired(reservation_id=reservation.reservation_id))
+        self.tell(self._manager, Reserve(evse_id=reservation.connector_id, reservation_id=reservation.reservation_id,
+                                         id_tag=reservation.id_tag, parent_id_tag=reservation.parent_id_tag))
+
+    def _cancel_reservation(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        reservation_id = int(payload["reservationId"])
+        if reservation_id not in self._reservations:
+            return {"status": "Rejected"}
+        self._end_reservation(reservation_id)
+        return {"status": "Accepted"}
+
+    def _end_reservation(self, reservation_id: int, *, used: bool = False) -> None:
+        reservation = self._reservations.pop(reservation_id, None)
+        self.ctx.clock.cancel(self._expiries.pop(reservation_id, None))
+        if reservation is None:
+            return
+        self._store(DeleteReservation(reservation_id=reservation_id))
+        if not used:
+            self.tell(self._manager, CancelReserve(evse_id=reservation.connector_id, reservation_id=reservation_id))
+
+    def _on_reservation_used(self, msg: ReservationUsed) -> None:
+        self._end_reservation(msg.reservation_id, used=True)
+
+    def _on_reservation_expired(self, msg: ReservationExpired) -> None:
+        self.log.info("reservation %d expired", msg.reservation_id)
+        self._end_reservation(msg.reservation_id)
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _refusal(state: EvseStateChanged, reservation_id: int, reservations: Mapping[int, ReservationRecord]) -> str:
+    """Why a connector cannot be reserved now (ReserveNow's statuses), or "" when it can."""
+    mine = reservations.get(reservation_id)
+    if state.status == "Faulted":
+        return "Faulted"
+    if state.status == "Unavailable":
+        return "Unavailable"
+    if state.status == "Reserved" and mine is not None and mine.connector_id == state.evse_id:
+        return ""  # the same reservation again: replaced
+    if state.status != "Available" or state.session_active:
+        return "Occupied"
+    return ""

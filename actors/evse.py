@@ -77,6 +77,7 @@ from messages.station import (
     GetEvseState,
     IdTagInfoReceived,
     RequestStop,
+    ReservationUsed,
 )
 
 if TYPE_CHECKING:
@@ -155,6 +156,7 @@ class Evse(SupervisedActor):
         record would be copied on every sample of a long transaction)."""
         self._reading: MeterReading | None = None
         self._last_action = ""
+        self._reserved_for = ""
         self._sample_timer: TimerHandle | None = None
         self._aligned_timer: TimerHandle | None = None
         self._settle_timer: TimerHandle | None = None
@@ -172,6 +174,8 @@ class Evse(SupervisedActor):
                           Status.SUSPENDED_EV if session.paused_by == "EV" else Status.SUSPENDED_EVSE)
         elif session.session_id:
             self._base = Status.FINISHING if self._tx is not None else Status.PREPARING
+        elif session.reserved:
+            self._base = Status.RESERVED
         else:
             self._base = Status.AVAILABLE if self._operative else Status.UNAVAILABLE
         if not self._operative:
@@ -268,6 +272,10 @@ class Evse(SupervisedActor):
         kind = msg.event
         if kind is SessionEventType.SESSION_STARTED:
             self._session_id = msg.session_id
+        if kind is SessionEventType.RESERVATION_START:
+            self._reserved_for = msg.id_tag
+        elif kind in (SessionEventType.RESERVATION_END, SessionEventType.TRANSACTION_STARTED):
+            self._reserved_for = ""
         if kind in _STATUS_EVENTS:
             self._apply(_STATUS_EVENTS[kind])
         elif kind is SessionEventType.ENABLED and not self._session_id:
@@ -295,6 +303,8 @@ class Evse(SupervisedActor):
         self._tx = replace(record, local_id=begun.local_id)
         self._tx_meter_values = []
         self._adopt(start, begun.queue_id, local_transaction_id=begun.local_id)
+        if record.reservation_id is not None:
+            self.tell(self._auth, ReservationUsed(reservation_id=record.reservation_id))
         self._start_sampling()
 
     def _on_transaction_finished(self, msg: SessionEvent) -> None:
@@ -498,7 +508,7 @@ class Evse(SupervisedActor):
                                 transaction_id=tx.transaction_id if tx else None,
                                 session_active=bool(self._session_id),
                                 transaction_active=tx is not None and not tx.stopped,
-                                energy_wh=energy, last_action=self._last_action)
+                                energy_wh=energy, last_action=self._last_action, reserved_for=self._reserved_for)
 
     def _publish_state(self) -> None:
         self.publish(self._state())

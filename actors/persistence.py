@@ -27,7 +27,10 @@ from messages.persistence import (
     AuthEntry,
     AvailabilityReply,
     ClearAuthCache,
+    DeleteReservation,
     GetAuthData,
+    ReservationRecord,
+    StoreReservation,
     StoreCacheEntry,
     StoreLocalList,
     BeginTransaction,
@@ -126,6 +129,13 @@ MIGRATIONS: tuple[str, ...] = (
         version INTEGER NOT NULL
     );
     INSERT INTO auth_list_version (id, version) VALUES (0, 0);
+    CREATE TABLE reservation (
+        reservation_id INTEGER PRIMARY KEY,
+        connector_id INTEGER NOT NULL,
+        id_tag TEXT NOT NULL,
+        parent_id_tag TEXT NOT NULL DEFAULT '',
+        expiry TEXT NOT NULL
+    );
     """,
 )
 """Schema migrations in order; migration N brings ``user_version`` from N-1 to N. Append only."""
@@ -175,6 +185,8 @@ class Persistence(SupervisedActor):
         StoreLocalList: "_on_store_local_list",
         StoreCacheEntry: "_on_store_cache_entry",
         ClearAuthCache: "_on_clear_auth_cache",
+        StoreReservation: "_on_store_reservation",
+        DeleteReservation: "_on_delete_reservation",
     }
 
     def started(self) -> None:
@@ -302,8 +314,22 @@ class Persistence(SupervisedActor):
 
     def _on_get_auth_data(self, _msg: GetAuthData) -> AuthDataReply:
         version = self._db.execute("SELECT version FROM auth_list_version").fetchone()[0]
+        reservations = tuple(ReservationRecord(reservation_id=r[0], connector_id=r[1], id_tag=r[2], parent_id_tag=r[3],
+                                               expiry=r[4]) for r in self._db.execute(
+            "SELECT reservation_id, connector_id, id_tag, parent_id_tag, expiry FROM reservation"))
         return AuthDataReply(list_version=version, local_list=self._auth_entries("auth_list"),
-                             cache=self._auth_entries("auth_cache"))
+                             cache=self._auth_entries("auth_cache"), reservations=reservations)
+
+    def _on_store_reservation(self, msg: StoreReservation) -> Stored:
+        r = msg.reservation
+        self._db.execute("INSERT OR REPLACE INTO reservation (reservation_id, connector_id, id_tag, parent_id_tag, "
+                         "expiry) VALUES (?, ?, ?, ?, ?)", (r.reservation_id, r.connector_id, r.id_tag,
+                                                            r.parent_id_tag, r.expiry))
+        return Stored()
+
+    def _on_delete_reservation(self, msg: DeleteReservation) -> Stored:
+        self._db.execute("DELETE FROM reservation WHERE reservation_id = ?", (msg.reservation_id,))
+        return Stored()
 
     def _upsert(self, table: str, entry: AuthEntry) -> None:
         self._db.execute(f"INSERT OR REPLACE INTO {table} (id_tag, status, expiry, parent_id_tag) "  # noqa: S608

@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 from actors.base import SupervisedActor
 from messages.evse_manager import (
+    CancelReserve,
     EnableDisable,
     ForceUnlock,
     GetSessionState,
     PauseCharging,
     ProvideToken,
+    Reserve,
     ResumeCharging,
     SessionState,
     SimCommand,
@@ -35,8 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RecordedEvseManager"]
 
-_COMMANDS = (EnableDisable, ForceUnlock, PauseCharging, ProvideToken, ResumeCharging, SimCommand,
-             StopTransactionCommand, TokenValidated)
+_COMMANDS = (CancelReserve, EnableDisable, ForceUnlock, PauseCharging, ProvideToken, Reserve, ResumeCharging,
+             SimCommand, StopTransactionCommand, TokenValidated)
 
 
 class RecordedEvseManager(SupervisedActor):

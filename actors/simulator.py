@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from actors.base import SupervisedActor
 from messages.evse_manager import (
+    CancelReserve,
     EnableDisable,
     ErrorCleared,
     ErrorRaised,
@@ -29,6 +30,7 @@ from messages.evse_manager import (
     MeterReading,
     PauseCharging,
     ProvideToken,
+    Reserve,
     ResumeCharging,
     SessionEvent,
     SessionEventType,
@@ -87,6 +89,14 @@ class _Evse:
     """uuid → error type of the errors raised and not yet cleared."""
     plugin_timer: TimerHandle | None = None
     unlocks: int = 0
+    reservation: Reserve | None = None
+    """The reservation holding this EVSE, if any."""
+
+    def may_use(self, id_tag: str, parent_tag: str = "") -> bool:
+        """Anyone, unless reserved: then only the reserved token, or one of the same group."""
+        r = self.reservation
+        return r is None or id_tag.lower() == r.id_tag.lower() or bool(
+            parent_tag and r.parent_id_tag and parent_tag.lower() == r.parent_id_tag.lower())
 
     @property
     def power_w(self) -> float:
@@ -106,6 +116,8 @@ class Simulator(SupervisedActor):
         EnableDisable: "_on_enable_disable",
         ForceUnlock: "_on_force_unlock",
         GetSessionState: "_on_get_session_state",
+        Reserve: "_on_reserve",
+        CancelReserve: "_on_cancel_reserve",
         MeterTick: "_on_meter_tick",
         PluginTimedOut: "_on_plugin_timed_out",
     }
@@ -176,8 +188,9 @@ class Simulator(SupervisedActor):
         self.ctx.clock.cancel(evse.plugin_timer)
         evse.plugin_timer = None
         evse.transaction_active, evse.transaction_tag = True, evse.authorized_tag
+        reservation, evse.reservation = evse.reservation, None  # a reservation is used up by its transaction
         self._emit(evse, SessionEventType.TRANSACTION_STARTED, id_tag=evse.authorized_tag,
-                   meter_wh=evse.energy_wh)
+                   meter_wh=evse.energy_wh, reservation_id=reservation.reservation_id if reservation else None)
         self._update_charging(evse)
 
     def _update_charging(self, evse: _Evse) -> None:
@@ -261,6 +274,9 @@ class Simulator(SupervisedActor):
             if msg.parent_id_tag and msg.parent_id_tag == evse.parent_tag:
                 self._finish_transaction(evse, "Local", msg.id_tag)  # same group may stop it
             return
+        if not evse.may_use(msg.id_tag, msg.parent_id_tag):
+            self.log.info("EVSE %d is reserved for someone else; %s ignored", evse.evse_id, msg.id_tag)
+            return
         if evse.enabled and INOPERATIVE not in evse.errors.values():
             self._authorize(evse, msg.id_tag, msg.parent_id_tag)
 
@@ -302,7 +318,8 @@ class Simulator(SupervisedActor):
     def _on_provide_token(self, msg: ProvideToken) -> None:
         for evse_id in msg.connectors:
             evse = self._evses.get(evse_id)
-            if evse is None or evse.transaction_active or not evse.enabled or evse.authorized_tag:
+            if (evse is None or evse.transaction_active or not evse.enabled or evse.authorized_tag
+                    or not evse.may_use(msg.id_tag)):
                 continue
             if msg.prevalidated:
                 self._authorize(evse, msg.id_tag)
@@ -343,9 +360,22 @@ class Simulator(SupervisedActor):
             "EVSE" if evse.transaction_active and not evse.charging else "")
         state = SessionState(evse_id=evse.evse_id, plugged=evse.plugged, session_id=evse.session_id,
                              transaction_active=evse.transaction_active, charging=evse.charging,
-                             paused_by=paused, enabled=evse.enabled)
+                             paused_by=paused, enabled=evse.enabled, reserved=evse.reservation is not None)
         self.ctx.trace.message("reply", state)
         return state
+
+    def _on_reserve(self, msg: Reserve) -> None:
+        evse = self._evses[msg.evse_id]
+        already = evse.reservation is not None
+        evse.reservation = msg
+        if not already:
+            self._emit(evse, SessionEventType.RESERVATION_START, reservation_id=msg.reservation_id, id_tag=msg.id_tag)
+
+    def _on_cancel_reserve(self, msg: CancelReserve) -> None:
+        evse = self._evses[msg.evse_id]
+        if evse.reservation is not None and evse.reservation.reservation_id == msg.reservation_id:
+            evse.reservation = None
+            self._emit(evse, SessionEventType.RESERVATION_END, reservation_id=msg.reservation_id)
 
     # --- timers ---------------------------------------------------------------------------
 

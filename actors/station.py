@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["Station"]
 
 ASK_TIMEOUT_S = 5.0
-_NOT_STARTABLE = frozenset({"Unavailable", "Faulted", "Finishing", "Reserved"})
+_NOT_STARTABLE = frozenset({"Unavailable", "Faulted", "Finishing"})
 
 
 class Station(SupervisedActor):
@@ -120,9 +120,11 @@ class Station(SupervisedActor):
         if answer is not None:
             self.tell(self._csms, SendCallResult(message_id=msg.message_id, action=msg.action, payload=answer))
 
-    def _startable(self, evse_id: int) -> bool:
+    def _startable(self, evse_id: int, id_tag: str) -> bool:
         view = self._evses.get(evse_id)
-        return view is not None and not view.transaction_active and view.status not in _NOT_STARTABLE
+        if view is None or view.transaction_active or view.status in _NOT_STARTABLE:
+            return False
+        return view.status != "Reserved" or view.reserved_for.lower() == id_tag.lower()
 
     def _remote_start(self, msg: CallReceived) -> dict[str, Any]:
         connector = msg.payload.get("connectorId")
@@ -133,7 +135,7 @@ class Station(SupervisedActor):
             candidates = (int(connector),) if 0 < int(connector) <= self._evse_count else ()  # type: ignore[call-overload]
         else:
             candidates = tuple(range(1, self._evse_count + 1))
-        usable = tuple(c for c in candidates if self._startable(c))
+        usable = tuple(c for c in candidates if self._startable(c, str(msg.payload["idTag"])))
         if not usable or not self._operative:
             return {"status": "Rejected"}
         prevalidated = not self.ctx.config.get("AuthorizeRemoteTxRequests", False)

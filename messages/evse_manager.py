@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 __all__ = [
+    "CancelReserve",
     "EnableDisable",
     "ErrorCleared",
     "ErrorRaised",
@@ -27,6 +28,7 @@ __all__ = [
     "MeterReading",
     "PauseCharging",
     "ProvideToken",
+    "Reserve",
     "ResumeCharging",
     "SessionEvent",
     "SessionEventType",
@@ -184,6 +186,8 @@ class TokenValidated:
     """OCPP AuthorizationStatus: Accepted, Blocked, Expired, Invalid, ConcurrentTx."""
     parent_id_tag: str = ""
     correlation: str = ""
+    reason: str = ""
+    """Why, in words: e.g. "Accepted in the local authorization list", "answered by the CSMS"."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,6 +212,8 @@ class SessionState:
     paused_by: str = ""
     """``EV`` or ``EVSE`` when energy transfer is suspended."""
     enabled: bool = True
+    reserved: bool = False
+    """Held by a reservation."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -224,3 +230,23 @@ class SimCommand:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "args", freeze(self.args))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reserve:
+    """Command (reservation interface, Auth → EVSE manager): hold this EVSE for a token until
+    the reservation is used or cancelled; the EVSE reports ReservationStart."""
+
+    evse_id: int
+    reservation_id: int
+    id_tag: str
+    parent_id_tag: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelReserve:
+    """Command (reservation interface, Auth → EVSE manager): the reservation ended (expired or
+    cancelled); the EVSE reports ReservationEnd if it still held it."""
+
+    evse_id: int
+    reservation_id: int

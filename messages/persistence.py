@@ -17,9 +17,11 @@ __all__ = [
     "AuthDataReply",
     "AuthEntry",
     "ClearAuthCache",
+    "DeleteReservation",
     "GetAuthData",
     "StoreCacheEntry",
     "StoreLocalList",
+    "StoreReservation",
     "CallEnqueued",
     "DequeueCall",
     "EnqueueCall",
@@ -27,6 +29,7 @@ __all__ = [
     "MapTransactionId",
     "QueueReply",
     "QueuedCall",
+    "ReservationRecord",
     "RecordAttempt",
     "AvailabilityReply",
     "BeginTransaction",
@@ -270,6 +273,7 @@ class AuthDataReply:
     """0 when no list was ever sent."""
     local_list: tuple[AuthEntry, ...]
     cache: tuple[AuthEntry, ...]
+    reservations: tuple[ReservationRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -293,3 +297,29 @@ class StoreCacheEntry:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClearAuthCache:
     """Request (ask → Stored): forget every cached idTag (ClearCache)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReservationRecord:
+    """A reservation as persisted (libocpp keeps none: they are lost on a restart)."""
+
+    reservation_id: int
+    connector_id: int
+    id_tag: str
+    expiry: str
+    """ISO 8601 UTC."""
+    parent_id_tag: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreReservation:
+    """Request (ask → Stored): keep a reservation (replacing one with the same id)."""
+
+    reservation: ReservationRecord
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteReservation:
+    """Request (ask → Stored): a reservation was used, cancelled or expired."""
+
+    reservation_id: int

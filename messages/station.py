@@ -18,6 +18,7 @@ __all__ = [
     "GetEvseState",
     "IdTagInfoReceived",
     "RequestStop",
+    "ReservationUsed",
 ]
 
 
@@ -38,6 +39,8 @@ class EvseStateChanged:
     """Energy delivered in the running (or last) transaction."""
     last_action: str = ""
     """The last OCPP action this EVSE sent."""
+    reserved_for: str = ""
+    """The idTag a reservation holds this EVSE for, if any."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,3 +82,10 @@ class IdTagInfoReceived:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "id_tag_info", freeze(self.id_tag_info))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReservationUsed:
+    """Event (tell, Evse → Auth): a transaction started under this reservation, which is over."""
+
+    reservation_id: int

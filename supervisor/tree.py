@@ -38,6 +38,8 @@ ROUTES: Mapping[str, str] = {
     "SendLocalList": "auth",
     "GetLocalListVersion": "auth",
     "ClearCache": "auth",
+    "ReserveNow": "auth",
+    "CancelReservation": "auth",
 }
 """CSMS action → name of the actor that owns it. Anything else is answered NotSupported."""
 
