@@ -185,3 +185,30 @@ def test_local_list_operations_pass_strict_validation(strict_csms, clock, make_c
         strict_csms.call(CP_ID, "SendLocalList", {"listVersion": 4, "updateType": "Differential",
                                                   "localAuthorizationList": [accepted("B"), accepted("C"), accepted("D")]})
     assert strict_csms.call(CP_ID, "ClearCache", {}) == {"status": "Rejected"}
+
+
+def test_only_the_same_token_or_its_group_stops_a_transaction(csms, clock, make_charge_point):
+    """TC_068 / TC_069: another token does not stop it; a token of the same group does."""
+    app = make_charge_point(csms.url)
+    booted(csms, clock, app)
+    sim = SimController(app.directory)
+    csms.set_reply("Authorize", lambda _cp, p: {"idTagInfo": {
+        "status": "Accepted", **({"parentIdTag": "FLEET"} if p["idTag"] in ("DRIVER1", "DRIVER2") else {})}})
+    sim.plug_in(1)
+    sim.swipe(1, "DRIVER1")
+    csms.wait_for("StartTransaction")
+    wait_status(csms, 1, "Charging")
+    sim.swipe(1, "STRANGER")
+    csms.wait_for("Authorize", lambda p: p["idTag"] == "STRANGER")
+    settle(app)
+    assert csms.count("StopTransaction") == 0
+    sim.swipe(1, "DRIVER2")
+    stop = csms.wait_for("StopTransaction").payload
+    assert (stop["reason"], stop["idTag"]) == ("Local", "DRIVER2")
+
+
+def test_a_full_list_must_say_what_each_id_is(csms, with_list):
+    """TC_043_3: an entry without idTagInfo in a Full list fails it, and nothing changes."""
+    assert send_list(csms, 1, "Full", [accepted("A")]) == "Accepted"
+    assert send_list(csms, 2, "Full", [accepted("B"), {"idTag": "C"}]) == "Failed"
+    assert version(csms) == 1
