@@ -174,8 +174,8 @@ class Evse(SupervisedActor):
                           Status.SUSPENDED_EV if session.paused_by == "EV" else Status.SUSPENDED_EVSE)
         elif session.session_id:
             self._base = Status.FINISHING if self._tx is not None else Status.PREPARING
-        elif session.reserved:
-            self._base = Status.RESERVED
+        elif session.reserved_for:
+            self._base, self._reserved_for = Status.RESERVED, session.reserved_for
         else:
             self._base = Status.AVAILABLE if self._operative else Status.UNAVAILABLE
         if not self._operative:

@@ -360,7 +360,7 @@ class Simulator(SupervisedActor):
             "EVSE" if evse.transaction_active and not evse.charging else "")
         state = SessionState(evse_id=evse.evse_id, plugged=evse.plugged, session_id=evse.session_id,
                              transaction_active=evse.transaction_active, charging=evse.charging,
-                             paused_by=paused, enabled=evse.enabled, reserved=evse.reservation is not None)
+                             paused_by=paused, enabled=evse.enabled, reserved_for=evse.reservation.id_tag if evse.reservation else "")
         self.ctx.trace.message("reply", state)
         return state
 

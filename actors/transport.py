@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 import websocket
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Connection", "Transport", "WebSocketTransport"]
 
+ABORT_PATIENCE_S = 30.0
+"""How long an abort waits for a still-connecting attempt's socket to appear."""
 PONG_TIMEOUT_S = 5
 """Seconds to wait for a pong after a ping before the link counts as dead (WebsocketPongTimeout)."""
 
@@ -48,8 +51,9 @@ class Transport(Protocol):
 
 
 class _WebSocketConnection:
-    def __init__(self, app: websocket.WebSocketApp) -> None:
+    def __init__(self, app: websocket.WebSocketApp, runner: threading.Thread) -> None:
         self._app = app
+        self._runner = runner
 
     def send(self, text: str) -> None:
         try:
@@ -61,12 +65,21 @@ class _WebSocketConnection:
         self._app.close(status=1000, reason=b"charge point stopping")
 
     def abort(self) -> None:
-        raw = getattr(self._app.sock, "sock", None)
-        if raw is not None:
-            try:  # SHUT_RDWR wakes the thread blocked in the handshake; a close alone would not
-                raw.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already gone
+        """End a hanging attempt. Its TCP socket may not exist yet (still connecting): then keep
+        trying until it does or the attempt ends by itself, from a thread of its own."""
+        def shut_down_when_there() -> None:
+            deadline = time.monotonic() + ABORT_PATIENCE_S
+            while self._runner.is_alive() and time.monotonic() < deadline:
+                raw = getattr(self._app.sock, "sock", None)
+                if raw is not None:
+                    try:  # SHUT_RDWR wakes the thread blocked in the handshake; a close alone would not
+                        raw.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass  # already gone
+                    return
+                time.sleep(0.02)
+
+        threading.Thread(target=shut_down_when_there, name="websocket-abort", daemon=True).start()
 
 
 class WebSocketTransport:
@@ -87,8 +100,11 @@ class WebSocketTransport:
                 status.setdefault("reason", f"closed by CSMS: code {code} {reason or ''}".strip())
 
         def on_open(app: websocket.WebSocketApp) -> None:
-            sockets.append(app.sock)
-            deliver(SocketOpened(attempt=attempt, subprotocol=app.sock.getsubprotocol() or ""))
+            sock = app.sock
+            if sock is None:
+                return  # closed again before we heard it opened: the attempt ends with SocketClosed
+            sockets.append(sock)
+            deliver(SocketOpened(attempt=attempt, subprotocol=sock.getsubprotocol() or ""))
 
         app = websocket.WebSocketApp(
             url, header=list(headers), subprotocols=["ocpp1.6"], on_open=on_open,
@@ -100,10 +116,13 @@ class WebSocketTransport:
                 app.run_forever(ping_interval=ping_interval,
                                 ping_timeout=min(PONG_TIMEOUT_S, ping_interval - 1) if ping_interval > 1 else None)
             finally:
-                for sock in sockets:
-                    sock.shutdown()  # websocket-client keeps the TCP socket after a server close
-                deliver(SocketClosed(attempt=attempt, reason=status.get("reason", "connection ended"),
-                                     http_status=status.get("http")))
+                try:
+                    for sock in sockets:
+                        sock.shutdown()  # websocket-client keeps the TCP socket after a server close
+                finally:  # whatever happened, the link must hear that this attempt is over
+                    deliver(SocketClosed(attempt=attempt, reason=status.get("reason", "connection ended"),
+                                         http_status=status.get("http")))
 
-        threading.Thread(target=run, name=f"websocket-{attempt}", daemon=True).start()
-        return _WebSocketConnection(app)
+        runner = threading.Thread(target=run, name=f"websocket-{attempt}", daemon=True)
+        runner.start()
+        return _WebSocketConnection(app, runner)

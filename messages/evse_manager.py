@@ -212,8 +212,8 @@ class SessionState:
     paused_by: str = ""
     """``EV`` or ``EVSE`` when energy transfer is suspended."""
     enabled: bool = True
-    reserved: bool = False
-    """Held by a reservation."""
+    reserved_for: str = ""
+    """The idTag a reservation holds the EVSE for; empty when not reserved."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
