@@ -133,6 +133,7 @@ class _Replay:
         self.inputs: deque[str] = deque(maxlen=CONTEXT_INPUTS)
         self.checked: dict[str, int] = defaultdict(int)  # per stream: frames compared so far
         self.held: dict[tuple[str, int], list[Any]] = {}  # answers to requests not sent yet
+        self.dirty: set[str] = set()  # streams with frames not compared yet
         self.fed = 0
 
     def run(self) -> ReplayResult:
@@ -145,8 +146,8 @@ class _Replay:
                 t = float(record["t"])
                 if t > self.clock.monotonic():
                     self.clock.advance(t - self.clock.monotonic(), fire=False)
-            self._take(record)
-            self._settle()
+            if self._take(record):  # expectations and context need no waiting
+                self._settle()
             problem = self._compare()
             if problem is not None:
                 return ReplayResult(False, self.fed, self._count(self.actual), problem)
@@ -196,22 +197,24 @@ class _Replay:
         return self._difference(stream, index, self.expected[stream][index], None,
                                 "the recorded CSMS answered a request this replay never sent")
 
-    def _take(self, record: dict[str, Any]) -> None:
+    def _take(self, record: dict[str, Any]) -> bool:
+        """Note an expectation or feed an input; True when something was fed."""
         kind = record["k"]
         if kind == "out":
             frame = json.loads(record["frame"])
             stream = stream_of(frame)
             self.expected[stream].append((record["t"], _content(frame), record["frame"]))
+            self.dirty.add(stream)
             if frame[0] == 2:
                 self.recorded_position[frame[1]] = (stream, len(self.expected[stream]) - 1)
-            return None
+            return False
         if kind == "timer":
             self.inputs.append(_describe(record))
             self.fed += 1
-            return
+            return record["to"] != EVSE_MANAGER
         if kind in ("sim", "reply", "random"):
             self.inputs.append(_describe(record))
-            return
+            return False
         self.fed += 1
         self.inputs.append(_describe(record))
         if kind == "in":
@@ -225,6 +228,7 @@ class _Replay:
             self.app.directory.tell(record["to"], decode_message(record["msg"]))
         elif kind == "crash":
             self.app.directory.tell(record["actor"], InjectCrash(in_on_start=record.get("in_on_start", False)))
+        return True
 
     def _deliver(self, message: object) -> None:
         if self.transport.deliver is not None:
@@ -258,6 +262,7 @@ class _Replay:
             frame = json.loads(text)
             stream = stream_of(frame)
             self.actual[stream].append((_content(frame), frame[1]))
+            self.dirty.add(stream)
             held = self.held.pop((stream, len(self.actual[stream]) - 1), None)
             if held is not None:
                 self._answer(held, frame[1])
@@ -268,7 +273,9 @@ class _Replay:
         """Compare what both sides have sent since the last look; at the end, also what one
         side sent and the other did not. The earliest difference (by recorded time) wins."""
         first: tuple[float, list[str]] | None = None
-        for stream in set(self.expected) | set(self.actual):
+        streams = set(self.expected) | set(self.actual) if final else self.dirty
+        self.dirty = set()
+        for stream in streams:
             expected, actual = self.expected.get(stream, []), self.actual.get(stream, [])
             end = max(len(expected), len(actual)) if final else min(len(expected), len(actual))
             for index in range(self.checked[stream], end):
