@@ -24,6 +24,9 @@ __all__ = ["Clock", "ManualClock", "SystemClock", "TimerHandle"]
 
 log = logging.getLogger(__name__)
 
+COMPACT_EVERY = 256
+"""Pushes between clean-ups of the timer heap (dead timers otherwise pile up under live ones)."""
+
 
 class Target(Protocol):
     """Anything a timer can deliver to: a pykka ``ActorRef`` has this method."""
@@ -86,9 +89,14 @@ class _TimerHeap:
 
     def __init__(self) -> None:
         self._heap: list[TimerHandle] = []
+        self._pushes = 0
 
     def push(self, handle: TimerHandle) -> None:
         heapq.heappush(self._heap, handle)
+        self._pushes += 1
+        if self._pushes % COMPACT_EVERY == 0:  # cancelled and fired timers only leave from the top
+            self._heap = [h for h in self._heap if not (h.cancelled or h.fired)]
+            heapq.heapify(self._heap)
 
     def next_due(self) -> float | None:
         while self._heap and (self._heap[0].cancelled or self._heap[0].fired):
@@ -109,6 +117,10 @@ class _TimerHeap:
 
     def pending(self) -> list[TimerHandle]:
         return sorted(h for h in self._heap if not (h.cancelled or h.fired))
+
+    def soonest(self, match: Callable[[TimerHandle], bool]) -> TimerHandle | None:
+        """The soonest live timer that ``match`` accepts, without sorting them all."""
+        return min((h for h in self._heap if not (h.cancelled or h.fired) and match(h)), default=None)
 
     def take(self, handle: TimerHandle) -> None:
         """Fire this one timer out of turn: re-arm it if it repeats, else mark it fired."""
@@ -223,12 +235,17 @@ class ManualClock(_ClockBase):
         with self._cond:
             return self._timers.pending()
 
+    def soonest(self, match: Callable[[TimerHandle], bool]) -> TimerHandle | None:
+        """The soonest pending timer that ``match`` accepts, or None."""
+        with self._cond:
+            return self._timers.soonest(match)
+
     def fire(self, match: Callable[[TimerHandle], bool], at_least: float = 0.0) -> bool:
         """Fire only the soonest pending timer that ``match`` accepts, moving time to its due
         time (or to ``at_least``, if later); other due timers keep waiting. Replay uses it to
         fire each timer exactly where the trace recorded its firing. False if none matched."""
         with self._cond:
-            handle = next((h for h in self._timers.pending() if match(h)), None)
+            handle = self._timers.soonest(match)
             if handle is None:
                 self._elapsed = max(self._elapsed, at_least)
                 return False

@@ -57,6 +57,9 @@ def _frame(record: dict) -> bytes:
     return _FRAME.pack(len(body), zlib.crc32(body)) + body
 
 
+FLUSH_INTERVAL_S = 0.1
+
+
 def _segment_name(n: int) -> str:
     return f"segment-{n:06d}.cptrace"
 
@@ -64,7 +67,9 @@ def _segment_name(n: int) -> str:
 class TraceWriter:
     """Appends framed records to segments in ``directory``; thread-safe.
 
-    Every write is flushed, so a kill -9 loses at most the record being written. A writer
+    Writes are flushed at least every FLUSH_INTERVAL_S (a flush per record cost more than the
+    recording itself), so a kill -9 loses at most that last moment; what is on disk still reads
+    up to its last whole record. A writer
     on a directory that already has segments starts a new one after the highest, so the
     trace of an earlier run is never touched.
     """
@@ -86,6 +91,7 @@ class TraceWriter:
         self._file = None
         self._size = 0
         self._records_in_segment = 0
+        self._flushed = time.monotonic()
         self._open_next()
 
     def elapsed(self) -> float:
@@ -114,7 +120,10 @@ class TraceWriter:
             if self._records_in_segment and self._size + len(data) > self.segment_bytes:
                 self._open_next()
             self._file.write(data)
-            self._file.flush()
+            now = time.monotonic()
+            if now - self._flushed >= FLUSH_INTERVAL_S:
+                self._file.flush()
+                self._flushed = now
             self._size += len(data)
             self._records_in_segment += 1
 

@@ -172,8 +172,8 @@ class _Replay:
         t = float(record["t"])
         ref = self.app.directory.get(record["to"])
         urn = ref.actor_urn if ref is not None else None
-        ours = next((h for h in self.clock.pending() if getattr(h.target, "actor_urn", None) == urn
-                     and type(h.message).__name__ == record["msg"]), None)
+        ours = self.clock.soonest(lambda h: getattr(h.target, "actor_urn", None) == urn
+                                  and type(h.message).__name__ == record["msg"])
         if ours is None or abs(ours.due - t) > TIMER_SKEW_S:
             when = "has no such timer" if ours is None else f"has it due at t={ours.due:.3f} s"
             return [f"first difference: timer {record['msg']} of {record['to']} fired at t={t:.3f} s in the "

@@ -150,14 +150,21 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
         assert isinstance(overhead[key], float) and math.isfinite(overhead[key]), key
     assert overhead["ratio"] > 0
     assert len(overhead["pair_ratios"]) == 1
+    for key in ("on", "off", "ratio"):
+        assert overhead["per_csms_cpu"][key] > 0, key
     assert overhead["target_percent"] == 10
     assert isinstance(overhead["target_met"], bool)
     growth = overhead["trace_growth"]
     for key in ("bytes_per_s", "records_per_s", "bytes_per_record"):
         assert growth[key] > 0, f"trace_overhead.trace_growth.{key} = {growth[key]!r}"
     assert {"ev", "timer", "out", "in"} <= growth["kinds_per_s"].keys()
+    cost = overhead["record_cost"]
+    assert cost["records"] == overhead["windows"][1]["trace"]["records"]
+    for key in ("cpu_us_per_record", "wall_us_per_record", "bytes", "percent_of_core", "percent_of_off"):
+        assert cost[key] > 0, f"trace_overhead.record_cost.{key} = {cost[key]!r}"
     on_window = overhead["windows"][1]
-    assert on_window["trace"]["records"] > 0 and on_window["trace"]["bytes"] > 0
+    assert on_window["trace"]["records"] > 0
+    assert isinstance(on_window["trace"]["bytes"], int) and on_window["trace"]["bytes"] > 0
     assert overhead["windows"][0]["trace"] is None
     assert overhead["csms_failures"] == 0
 
@@ -173,3 +180,4 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     assert replay["recorded_by"]["records_before_stop"] >= 10_000
     assert len(replay["records_per_s_by_tenth"]) == 10
     assert all(v > 0 for v in replay["records_per_s_by_tenth"])
+    assert replay["slowdown_second_to_last_tenth"] > 0
