@@ -11,6 +11,7 @@ Run as ``python tests/bench/csms_process.py``. It prints ``PORT <n>`` once it li
   [T0, T1] (the payloads' own timestamps have whole seconds only, too coarse for a lag), in ms:
   ``{"n", "median_ms", "max_ms", "connectors", "min_per_connector", "max_per_connector"}``;
 * ``times ACTION`` → the ``Received.at`` of every such CALL, oldest first;
+* ``last ACTION`` → ``{connectorId: Received.at}`` of the latest such CALL of each connector;
 * ``failures`` → ``{"failures": number}`` of invalid frames;
 * ``quit`` (or end of input) stops the server and exits.
 """
@@ -62,6 +63,8 @@ def main() -> int:
                 answer = _gaps(csms, words[1], words[2:])
             elif words[0] == "times":
                 answer = [r.at for r in csms.received if r.action == words[1]]
+            elif words[0] == "last":
+                answer = {r.payload.get("connectorId"): r.at for r in csms.received if r.action == words[1]}
             elif words[0] == "failures":
                 answer = {"failures": len(csms.failures)}
             else:

@@ -750,19 +750,14 @@ def _thread_group(name: str) -> str:
     return re.sub(r"-\d+$", "", name)
 
 
-def _cpu_window(csms: _CsmsProcess, seconds: float, probe: Callable[[], Any] | None = None) -> dict[str, Any]:
+def _cpu_window(csms: _CsmsProcess, seconds: float) -> dict[str, Any]:
     """CPU of this whole process and of the CSMS's over ``seconds`` of wall time; what the CSMS got.
-
-    ``probe`` (cheap: it runs inside the measured process) is read just before and just after
-    the window, as ``probe_before`` and ``probe_after``; ``t0``/``t1`` are the window's bounds
-    on ``time.monotonic()``."""
+    ``t0``/``t1`` are the window's bounds on ``time.monotonic()``."""
     threads0 = _thread_cpu_s()
     csms0 = csms.cpu_s()
-    probe0 = probe() if probe is not None else None
     t0, c0 = time.monotonic(), time.process_time()
     time.sleep(seconds)
     t1, c1 = time.monotonic(), time.process_time()
-    probe1 = probe() if probe is not None else None
     csms1 = csms.cpu_s()
     threads1 = _thread_cpu_s()
     wall = t1 - t0
@@ -789,20 +784,18 @@ def _cpu_window(csms: _CsmsProcess, seconds: float, probe: Callable[[], Any] | N
         "unattributed_cpu_percent": ((c1 - c0) - sum(by_group.values())) / wall * 100,
         "threads": threading.active_count(),
         "t0": t0, "t1": t1,
-        **({"probe_before": probe0, "probe_after": probe1} if probe is not None else {}),
     }
 
 
 def _steady_run(csms: _CsmsProcess, workdir: Path, cp_id: str, evses: int, window_s: float, settle_s: float,
-                *, trace: bool = False, idle: bool = False, probe: Callable[[Path], Any] | None = None,
+                *, trace: bool = False, idle: bool = False,
                 then: Callable[[ChargePointApp, Path | None], Any] | None = None) -> dict[str, Any]:
     """One in-process charge point on the real clock against ``csms`` (which may have served
     earlier ones: every count here is taken from this app's start on): boot, optionally an
     idle window, plug in and swipe on every EVSE, once all are charging wait ``settle_s``, the
     loaded window, then ``then(app, trace_dir)`` while it still runs; stopped on the way out.
 
-    ``trace=True`` records (TracePath = ``workdir/<cp_id>-trace``); ``probe(trace_dir)`` is read
-    at the loaded window's bounds (see :func:`_cpu_window`).
+    ``trace=True`` records (TracePath = ``workdir/<cp_id>-trace``).
     """
     trace_dir = workdir / f"{cp_id}-trace" if trace else None
     statuses0 = csms.count("StatusNotification")
@@ -831,8 +824,7 @@ def _steady_run(csms: _CsmsProcess, workdir: Path, cp_id: str, evses: int, windo
         out["plug_to_all_started_s"] = sorted(t for t in csms.ask("times", "StartTransaction")
                                               if t >= t_plug)[evses - 1] - t_plug
         time.sleep(settle_s)
-        window_probe = (lambda: probe(trace_dir)) if probe is not None and trace_dir is not None else None
-        out["loaded"] = _cpu_window(csms, window_s, window_probe)
+        out["loaded"] = _cpu_window(csms, window_s)
         if then is not None:
             out["then"] = then(app, trace_dir)
     finally:
@@ -865,10 +857,13 @@ def bench_steady_state(workdir: Path, window_s: float, evses: int = 128, settle_
 
 TRACE_OVERHEAD_TARGET_PERCENT = 10.0
 """Issue #5: recording must cost under 10 % more CPU than not recording."""
+RECORDER_THREADS = ("Simulator", "clock")
+"""Thread groups where recording on adds nothing but the recorder's own work: the EVSE manager's
+events (``ev``) and timer firings (``timer``) are recorded in these threads."""
 
 
 def _trace_bytes(trace_dir: Path) -> int:
-    """Bytes of every segment so far (the writer flushes each record, so this is what was written)."""
+    """Bytes of every segment on disk (so far as the writer has flushed them)."""
     total = 0
     for path in trace_dir.glob("*.cptrace"):
         with contextlib.suppress(OSError):
@@ -876,12 +871,52 @@ def _trace_bytes(trace_dir: Path) -> int:
     return total
 
 
-def _record_until(target: int, limit_s: float) -> Callable[[ChargePointApp, Path | None], dict[str, Any]]:
+def _wait_settled(app: ChargePointApp, csms: _CsmsProcess, quiet_s: float = 0.5, timeout: float = 30.0) -> None:
+    """The CSMS got no CALL for ``quiet_s`` and the link has nothing queued or in flight."""
+    deadline = time.monotonic() + timeout
+    seen = -1
+    while True:
+        count = sum(csms.ask("counts").values())
+        if count == seen and not _link_stats(app).busy:
+            return
+        if time.monotonic() > deadline:
+            msg = f"the CSMS link did not settle within {timeout} s"
+            raise TimeoutError(msg)
+        seen = count
+        time.sleep(quiet_s)
+
+
+def _unplug_between_samples(app: ChargePointApp, csms: _CsmsProcess, evses: int) -> None:
+    """Unplug every EVSE half a sample interval after its last MeterValues reached the CSMS.
+
+    An unplug cancels the EVSE's sample timer; one that fires at that very moment is delivered
+    (and recorded) all the same, after the transaction ended, while in a replay the cancel comes
+    first and the timer is gone: a difference that says nothing about replay speed. Midway between
+    two samples no timer of that EVSE is near."""
+    interval = float(METERING_1S["Core"]["MeterValueSampleInterval"])
+    last = {int(c): at for c, at in csms.ask("last", "MeterValues").items() if c not in (None, "null")}
+    start = time.monotonic() + 0.05
+    plan = []
+    for evse in range(1, evses + 1):
+        midway = last.get(evse, start) + interval / 2
+        plan.append((midway + max(0, math.ceil((start - midway) / interval)) * interval, evse))
+    sim = SimController(app.directory)
+    for at, evse in sorted(plan):
+        delay = at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        sim.plug_out(evse)
+
+
+def _record_until(target: int, limit_s: float, csms: _CsmsProcess, evses: int
+                  ) -> Callable[[ChargePointApp, Path | None], dict[str, Any]]:
     """A ``then`` for :func:`_steady_run`: keep the app charging, and recording, until its trace
-    holds ``target`` records (counted with read_trace, which is not cheap: checked a few times)."""
+    holds ``target`` records (counted with read_trace, which is not cheap: checked a few times);
+    then unplug every EVSE (between two of its samples) and wait until the link is quiet, so that
+    the trace ends with no CALL queued or unanswered (see ``ended_cleanly`` in :func:`bench_replay`)."""
     from messages.trace import read_trace
 
-    def then(_app: ChargePointApp, trace_dir: Path | None) -> dict[str, Any]:
+    def then(app: ChargePointApp, trace_dir: Path | None) -> dict[str, Any]:
         assert trace_dir is not None
         t0 = time.monotonic()
         checks = 0
@@ -891,7 +926,7 @@ def _record_until(target: int, limit_s: float) -> Callable[[ChargePointApp, Path
             now = time.monotonic()
             count = len(read_trace(trace_dir).records)  # a torn last record is just not counted
             if count >= target:
-                return {"extended_s": time.monotonic() - t0, "records_before_stop": count, "checks": checks}
+                break
             if now - t0 > limit_s:
                 msg = f"the trace holds {count:,} records after {limit_s:.0f} s more, not {target:,}"
                 raise TimeoutError(msg)
@@ -900,19 +935,30 @@ def _record_until(target: int, limit_s: float) -> Callable[[ChargePointApp, Path
             previous = (now, count)
             wait = (target - count) / rate * 1.02 if rate else 2.0
             time.sleep(min(max(wait, 0.5), 30.0))
+        extended = time.monotonic() - t0
+        stops0 = csms.count("StopTransaction")
+        _unplug_between_samples(app, csms, evses)
+        _wait_until(lambda: csms.count("StopTransaction") >= stops0 + evses or None, 60,
+                    f"{evses} StopTransactions")
+        _wait_settled(app, csms)
+        return {"extended_s": extended, "records_at_target": count, "checks": checks,
+                "wind_down_s": time.monotonic() - t0 - extended}
 
     return then
 
 
-def _window_records(records: Sequence[dict[str, Any]], run: dict[str, Any]) -> tuple[int, dict[str, int]]:
-    """Records of a trace written inside the run's loaded window, and their kinds. A record's
-    ``t`` counts from Trace.start, a few hundred microseconds after ``t_built``."""
+def _window_records(records: Sequence[dict[str, Any]], run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records of a trace written inside the run's loaded window. A record's ``t`` counts
+    from Trace.start, a few hundred microseconds after ``t_built``."""
     lo, hi = run["loaded"]["t0"] - run["t_built"], run["loaded"]["t1"] - run["t_built"]
-    kinds: dict[str, int] = {}
-    for r in records:
-        if lo <= r["t"] <= hi:
-            kinds[r["k"]] = kinds.get(r["k"], 0) + 1
-    return sum(kinds.values()), dict(sorted(kinds.items(), key=lambda kv: -kv[1]))
+    return [r for r in records if lo <= r["t"] <= hi]
+
+
+def _framed_size(record: dict[str, Any]) -> int:
+    """Bytes a record takes in a segment: length and CRC32 (4 bytes each), then its msgpack body."""
+    import msgpack
+
+    return 8 + len(msgpack.packb(record, use_bin_type=True))
 
 
 def _record_cost(records: Sequence[dict[str, Any]], directory: Path) -> dict[str, Any]:
@@ -970,8 +1016,7 @@ def bench_trace_overhead(workdir: Path, window_s: float, pairs: int, replay_reco
                 last = trace and i == pairs - 1
                 cp_id = f"BENCH-TRACE-{'ON' if trace else 'OFF'}-{i + 1}"
                 runs.append(_steady_run(csms, workdir, cp_id, evses, window_s, settle_s, trace=trace,
-                                        probe=_trace_bytes,
-                                        then=_record_until(replay_records, 600.0) if last else None))
+                                        then=_record_until(replay_records, 600.0, csms, evses) if last else None))
         failures = csms.ask("failures")["failures"]
     finally:
         csms.close()
@@ -983,13 +1028,18 @@ def bench_trace_overhead(workdir: Path, window_s: float, pairs: int, replay_reco
                                                               if k not in ("t0", "t1")}}
         if run["trace"]:
             records = read_trace(run["trace_dir"]).records
-            count, kinds = _window_records(records, run)
-            if not window_records:
-                lo, hi = run["loaded"]["t0"] - run["t_built"], run["loaded"]["t1"] - run["t_built"]
-                window_records = [r for r in records if lo <= r["t"] <= hi]
-            grown = w.pop("probe_after") - w.pop("probe_before")
+            mine = _window_records(records, run)
+            kinds: dict[str, int] = {}
+            for r in mine:
+                kinds[r["k"]] = kinds.get(r["k"], 0) + 1
+            count = len(mine)
+            window_records = window_records or mine
+            # The bytes these records take in the segments (each framed as the writer frames it):
+            # exact, whereas a file's size depends on when the writer last flushed.
+            grown = sum(_framed_size(r) for r in mine)
             w["trace"] = {"bytes": grown, "bytes_per_s": grown / w["wall_s"], "records": count,
-                          "records_per_s": count / w["wall_s"], "kinds": kinds}
+                          "records_per_s": count / w["wall_s"],
+                          "kinds": dict(sorted(kinds.items(), key=lambda kv: -kv[1]))}
             w["trace_on"] = True
         else:
             w["trace"], w["trace_on"] = None, False
@@ -1006,12 +1056,20 @@ def bench_trace_overhead(workdir: Path, window_s: float, pairs: int, replay_reco
     # any share of recording's cost the machine charged to the CSMS, e.g. kernel write-back).
     per_csms = {"on": on["cpu_percent"] / on["csms_cpu_percent"], "off": off["cpu_percent"] / off["csms_cpu_percent"]}
     per_csms["ratio"] = per_csms["on"] / per_csms["off"]
+    # Context: threads whose only extra work with recording on is the recorder's (the EVSE
+    # manager's events are recorded in the Simulator's thread, timer firings in the clock's).
+    recorder_threads = {}
+    for side, group in (("on", ons), ("off", [w for w in windows if not w["trace_on"]])):
+        wall = sum(w["wall_s"] for w in group)
+        recorder_threads[side] = {
+            name: sum(w["threads_cpu_percent"].get(name, 0.0) * w["wall_s"] for w in group) / wall
+            for name in RECORDER_THREADS}
     growth = {"bytes_per_s": sum(w["trace"]["bytes"] for w in ons) / wall_on,
               "records_per_s": sum(w["trace"]["records"] for w in ons) / wall_on}
     growth["bytes_per_record"] = growth["bytes_per_s"] / growth["records_per_s"] if growth["records_per_s"] else None
-    kinds = {k: sum(w["trace"]["kinds"].get(k, 0) for w in ons) / wall_on
-             for k in {k for w in ons for k in w["trace"]["kinds"]}}
-    growth["kinds_per_s"] = dict(sorted(kinds.items(), key=lambda kv: -kv[1]))
+    kinds_per_s = {k: sum(w["trace"]["kinds"].get(k, 0) for w in ons) / wall_on
+                   for k in {k for w in ons for k in w["trace"]["kinds"]}}
+    growth["kinds_per_s"] = dict(sorted(kinds_per_s.items(), key=lambda kv: -kv[1]))
     cost = _record_cost(window_records, workdir / "record-cost-trace")
     # What writing the records of one second costs, in % of a core, and against the off CPU.
     cost["percent_of_core"] = cost["cpu_us_per_record"] * growth["records_per_s"] / 1e4
@@ -1023,7 +1081,7 @@ def bench_trace_overhead(workdir: Path, window_s: float, pairs: int, replay_reco
                "order": ["on" if w["trace_on"] else "off" for w in windows],
                "sample_interval_s": METERING_1S["Core"]["MeterValueSampleInterval"],
                "off": off, "on": on, "ratio": ratio, "overhead_percent": overhead, "pair_ratios": pair_ratios,
-               "per_csms_cpu": per_csms,
+               "per_csms_cpu": per_csms, "recorder_threads_cpu_percent": recorder_threads,
                "target_percent": TRACE_OVERHEAD_TARGET_PERCENT,
                "target_met": overhead < TRACE_OVERHEAD_TARGET_PERCENT,
                "trace_growth": growth, "record_cost": cost, "windows": windows, "csms_failures": failures}
@@ -1095,6 +1153,16 @@ def bench_replay(trace_dir: Path, made: dict[str, Any], target: int) -> dict[str
     for r in records:
         kinds[r["k"]] = kinds.get(r["k"], 0) + 1
     recorded_s = max(float(r["t"]) for r in records)
+    # CALLs either side sent that the trace holds no answer to. A trace that stops while the
+    # link still has calls to send cannot replay exactly: which of the queued calls goes next
+    # is up to the threads, and the one the replay sends may be one the recording never sent.
+    calls: dict[tuple[str, str], int] = {}
+    for r in records:
+        if r["k"] in ("in", "out") and r["frame"].startswith("[2,"):
+            calls[(r["k"], json.loads(r["frame"])[1])] = 1
+    for r in records:
+        if r["k"] in ("in", "out") and r["frame"][:3] in ("[3,", "[4,"):
+            calls.pop(("out" if r["k"] == "in" else "in", json.loads(r["frame"])[1]), None)
     warnings: list[str] = []
     with _replay_progress(len(records)) as marks:
         c0, t0 = time.process_time(), time.perf_counter()
@@ -1105,6 +1173,7 @@ def bench_replay(trace_dir: Path, made: dict[str, Any], target: int) -> dict[str
         "target_records": target, "records": len(records), "kinds": dict(sorted(kinds.items(), key=lambda kv: -kv[1])),
         "bytes": _trace_bytes(trace_dir), "segments": trace.segments, "problems": trace.problems,
         "recorded_s": recorded_s, "evses": made["evses"], "recorded_by": made,
+        "unanswered_calls": len(calls), "ended_cleanly": not calls,
         "read_s": read_s,
         "replay_s": replay_s, "replay_cpu_percent": cpu_s / replay_s * 100,
         "records_per_s": len(records) / replay_s,
@@ -1572,6 +1641,8 @@ def _trace_table(results: dict[str, Any]) -> str:
     trace's growth, replay speed."""
     ov, rp = results["trace_overhead"], results["replay"]
     on, off, growth, cost = ov["on"], ov["off"], ov["trace_growth"], ov["record_cost"]
+    rt = ov["recorder_threads_cpu_percent"]
+    ev_timer_per_s = growth["kinds_per_s"].get("ev", 0.0) + growth["kinds_per_s"].get("timer", 0.0)
     n_evses = ov["evses"]
     target_note = (f"target < {ov['target_percent']:.0f} %: {'met' if ov['target_met'] else 'NOT met'}")
     per_s = ", ".join(f"{k} {v:.0f}" for k, v in growth["kinds_per_s"].items())
@@ -1593,6 +1664,12 @@ def _trace_table(results: dict[str, Any]) -> str:
          ov["per_csms_cpu"]["ratio"],
          f"context: {(ov['per_csms_cpu']['ratio'] - 1) * 100:+.1f} %; the CSMS does the same work in every window, "
          f"so this takes out the machine's common noise (and any cost of recording charged to the CSMS)"),
+        ("  " + " + ".join(RECORDER_THREADS) + " threads, on / off", on["n"], sum(rt["on"].values()), "% of a core",
+         sum(rt["off"].values()), sum(rt["on"].values()) / sum(rt["off"].values()),
+         f"context: where ev and timer records are written, nothing else changes: "
+         f"{sum(rt['on'].values()) - sum(rt['off'].values()):+.2f} % of a core for "
+         f"{ev_timer_per_s:.0f} records/s = {(sum(rt['on'].values()) - sum(rt['off'].values())) * 1e4 / ev_timer_per_s:.0f} "
+         f"us per record (" + ", ".join(f"{k} {rt['on'][k]:.2f}/{rt['off'][k]:.2f}" for k in RECORDER_THREADS) + ")"),
         ("  MeterValues received by the CSMS, on / off", on["n"], on["meter_values_per_s"], "/s",
          off["meter_values_per_s"], on["meter_values_per_s"] / off["meter_values_per_s"],
          f"the same load both ways (expected {n_evses / ov['sample_interval_s']:.0f}/s)"),
@@ -1609,8 +1686,10 @@ def _trace_table(results: dict[str, Any]) -> str:
         (f"replay of a recorded trace ({rp['records']:,} records){quick_note}", 1, rp["records_per_s"],
          "records/s", None, None,
          f"{matched}: {rp['inputs']:,} inputs fed, {rp['outputs']:,} frames sent; replay_trace() of "
-         f"{n_evses} EVSEs charging, {rp['bytes'] / 1024 ** 2:.1f} MB in {rp['segments']} segment(s); "
-         f"target >= {rp['target_records']:,} records"),
+         f"{n_evses} EVSEs charging, then all unplugged, {rp['bytes'] / 1024 ** 2:.1f} MB in {rp['segments']} "
+         f"segment(s); target >= {rp['target_records']:,} records; "
+         + ("no CALL left unanswered at the end" if rp["ended_cleanly"]
+            else f"{rp['unanswered_calls']} CALL(s) left unanswered at the end")),
         ("  replay wall time vs time the trace covers", 1, rp["replay_s"], "s", rp["recorded_s"],
          rp["replay_s"] / rp["recorded_s"],
          f"speed-up x{rp['speedup']:.2f} (recorded / replay); replay CPU {rp['replay_cpu_percent']:.0f} % of a core "
@@ -1620,7 +1699,7 @@ def _trace_table(results: dict[str, Any]) -> str:
         rows.append(("  replay rate, last vs second tenth of the records", 1, tenths[-1], "records/s", tenths[1],
                      tenths[-1] / tenths[1],
                      "per tenth: " + "/".join(f"{v:.0f}" for v in tenths) + " (the first holds the boot and the "
-                     "plug-ins); a ratio under 1 = slower as the trace goes on"))
+                     "plug-ins, the last the unplugging); a ratio under 1 = slower as the trace goes on"))
     rows.append(("  read_trace of the whole trace; replay set-up", 1, rp["read_s"], "s", None, None,
                  "context" + (f"; replay_trace() -> first record fed {rp['setup_s']:.2f} s (read, decode, start "
                               f"{n_evses} EVSEs)" if rp["setup_s"] is not None else "")))
@@ -1706,7 +1785,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"recording on until the trace holds {replay_records:,} records ...", flush=True)
         results["trace_overhead"], trace_dir, made = bench_trace_overhead(workdir, window_s, trace_pairs,
                                                                           replay_records)
-        print(f"[9/9] replay of that trace ({made['records_before_stop']:,}+ records) ...", flush=True)
+        print(f"[9/9] replay of that trace ({made['records_at_target']:,}+ records) ...", flush=True)
         results["replay"] = bench_replay(trace_dir, made, replay_records)
         if args.keep_trace:
             import shutil

@@ -152,6 +152,9 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     assert len(overhead["pair_ratios"]) == 1
     for key in ("on", "off", "ratio"):
         assert overhead["per_csms_cpu"][key] > 0, key
+    for side in ("on", "off"):
+        assert set(overhead["recorder_threads_cpu_percent"][side]) == {"Simulator", "clock"}, side
+        assert sum(overhead["recorder_threads_cpu_percent"][side].values()) > 0, side
     assert overhead["target_percent"] == 10
     assert isinstance(overhead["target_met"], bool)
     growth = overhead["trace_growth"]
@@ -177,7 +180,8 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     for key in ("bytes", "recorded_s", "read_s", "replay_s", "replay_cpu_percent", "records_per_s", "speedup"):
         assert replay[key] > 0, f"replay.{key} = {replay[key]!r}"
     assert replay["segments"] >= 1
-    assert replay["recorded_by"]["records_before_stop"] >= 10_000
+    assert replay["recorded_by"]["records_at_target"] >= 10_000
+    assert replay["ended_cleanly"] is True
     assert len(replay["records_per_s_by_tenth"]) == 10
     assert all(v > 0 for v in replay["records_per_s_by_tenth"])
     assert replay["slowdown_second_to_last_tenth"] > 0
