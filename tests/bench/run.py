@@ -35,7 +35,9 @@ with its spread and is set against a baseline measured in the same run:
    (issue #5's target: under 10 %), and the trace's growth in bytes and records per second while on;
    as context, the recorder's own cost per record with no actors around it;
 9. replay speed: the last charge point of 8 keeps charging, and recording, until its trace holds
-   100,000 records (10,000 with ``--quick``; ``--replay-records N``); ``replay_trace`` of it, timed:
+   100,000 records (10,000 with ``--quick``; ``--replay-records N``), then every EVSE is unplugged
+   (between two of its samples) and the link left to go quiet, so the trace ends with nothing
+   queued or unanswered; ``replay_trace`` of it, timed:
    recorded events per second of replay, the replay's wall time against the time the trace covers,
    whether it matched (if not, the report's first lines are printed and the table says so), and the
    rate in each tenth of the records.
