@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
     from actors.clock import Clock, TimerHandle
     from actors.transport import Transport
-    from supervisor.config import ChargePointConfig, ModuleConfig
+    from messages.system import ResetKind
+    from supervisor.config import LiveConfig, ModuleConfig
 
 __all__ = ["ActorContext", "Activity", "Directory", "SupervisedActor"]
 
@@ -130,8 +131,9 @@ class ActorContext:
     directory: Directory
     options: ModuleConfig
     """The module options (the seed's and ours)."""
-    config: ChargePointConfig
-    """The charge point configuration (OCPP keys), as loaded at start."""
+    config: LiveConfig
+    """The charge point configuration (OCPP keys): the current snapshot, changed only by the
+    Configuration actor (see :class:`supervisor.config.LiveConfig`)."""
     crash_on_start: set[str] = field(default_factory=set)
     """Test hook: names whose next incarnation fails in ``on_start``."""
     transport: Transport | None = None
@@ -142,6 +144,9 @@ class ActorContext:
     """Where edge inputs are recorded (:class:`actors.trace.Trace`); off by default."""
     activity: Activity = field(default_factory=lambda: Activity())
     """Counts handled messages, so a driver (replay, tests) can tell when the system is quiet."""
+    request_reset: Callable[[ResetKind], None] = field(default=lambda kind: None)
+    """Hands a reset over to the process (the app restarts the tree, or exits for a hard one);
+    called from an actor's thread, so it must not wait for the tree to stop."""
 
 
 class SupervisedActor(pykka.ThreadingActor):

@@ -97,10 +97,10 @@ class CallQueue:
 
     def next_ready(self, now: float, *, registered: bool) -> Outgoing | None:
         """Take the call to send now: the oldest ready one of the two queue heads. Before
-        registration only BootNotification may go."""
+        registration only BootNotification and triggered messages may go."""
         heads = [q[0] for q in (self.transactional, self.normal) if q and q[0].not_before <= now]
         if not registered:
-            heads = [h for h in heads if h.call.action == "BootNotification"]
+            heads = [h for h in heads if h.call.action == "BootNotification" or h.call.triggered]
         if not heads:
             return None
         out = min(heads, key=lambda o: o.seq)

@@ -7,9 +7,10 @@ message log. It owns no
 domain state: CSMS CALLs go to the actor named in ``routes``; answers go back to whoever
 sent the CALL.
 
-Accepts (tell): SendCall, AdoptQueuedCall, SendCallResult, SendCallError, and its edge inputs
-SocketOpened, FrameReceived, SocketClosed, ConnectDue, BootDue, HeartbeatDue, CallTimedOut,
-AnswerOverdue, QueueDue. Answers (ask): GetLinkStats → LinkStats.
+Accepts (tell): SendCall, AdoptQueuedCall, SendCallResult, SendCallError, TriggerLinkMessage,
+WebsocketControl, ConfigurationChanged (published), and its edge inputs SocketOpened,
+FrameReceived, SocketClosed, ConnectDue, BootDue, HeartbeatDue, CallTimedOut, AnswerOverdue,
+QueueDue. Answers (ask): GetLinkStats → LinkStats; StopOcpp / RestartOcpp → OcppControlDone.
 Emits: CallResultReceived / CallFailed (tell, to the sender), CallReceived (tell, to the
 owner), RegistrationChanged and ConnectionChanged (published).
 """
@@ -28,8 +29,10 @@ import pykka
 from actors.backoff import reconnect_delay
 from actors.call_queue import TRANSACTIONAL, CallQueue, Outgoing, retry_delay, thin_meter_values
 from actors.base import SupervisedActor
+from actors.evse_logic import parse_iso
 from actors.message_log import MessageLog
 from actors.transport import WebSocketTransport
+from messages.configuration import ConfigurationChanged
 from messages.csms import (
     AdoptQueuedCall,
     AnswerOverdue,
@@ -54,6 +57,8 @@ from messages.csms import (
     SendCallResult,
     SocketClosed,
     SocketOpened,
+    TriggerLinkMessage,
+    WebsocketControl,
 )
 from messages.frames import (
     CallErrorFrame,
@@ -64,10 +69,12 @@ from messages.frames import (
     encode_call,
     encode_call_error,
     encode_call_result,
+    redact,
     validate_call,
 )
 from messages.payload import thaw
 from messages.persistence import DequeueCall, EnqueueCall, GetQueue, MapTransactionId, RecordAttempt
+from messages.provided import OcppControlDone, RestartOcpp, StopOcpp
 from messages.validation import SchemaViolation, validate_response
 
 if TYPE_CHECKING:
@@ -124,7 +131,16 @@ class CsmsConnection(SupervisedActor):
         GetLinkStats: "_on_get_link_stats",
         QueueDue: "_on_queue_due",
         AdoptQueuedCall: "_on_adopt_queued_call",
+        TriggerLinkMessage: "_on_trigger",
+        WebsocketControl: "_on_websocket_control",
+        ConfigurationChanged: "_on_configuration_changed",
+        StopOcpp: "_on_stop_ocpp",
+        RestartOcpp: "_on_restart_ocpp",
     }
+    SUBSCRIBES = (ConfigurationChanged,)
+    RECONNECT_KEYS: ClassVar[frozenset[str]] = frozenset({"authorizationkey", "websocketpinginterval"})
+    """Keys fixed per connection (Basic-auth password, websocket-client's ping thread): a change
+    reconnects the link at once, after the ChangeConfiguration answer has gone."""
 
     def __init__(self, ctx: ActorContext, name: str, *, routes: Mapping[str, str],
                  boot_payload: Mapping[str, Any],
@@ -150,6 +166,10 @@ class CsmsConnection(SupervisedActor):
         self._unanswered: dict[str, tuple[str, TimerHandle]] = {}
         self._boot_timer: TimerHandle | None = None
         self._heartbeat_timer: TimerHandle | None = None
+        self._heartbeat_s = 0
+        self._held_down = False
+        """Disconnected on purpose (WebsocketControl): no reconnect until told to connect."""
+        self._reconnect_at_once = False
         self._connects = 0
         self._calls_sent = 0
         self._results = 0
@@ -205,8 +225,57 @@ class CsmsConnection(SupervisedActor):
         self._conn.abort()
 
     def _on_connect_due(self, _msg: ConnectDue) -> None:
-        if not self._stopping and not self._connected:
+        if not self._stopping and not self._connected and not self._held_down and self._conn is None:
             self._connect()
+
+    def _reconnect(self, why: str) -> None:
+        """Close the link on purpose and open it again at once (not after a back-off)."""
+        if self._conn is None:
+            return
+        self.log.info("reconnecting: %s", why)
+        self._reconnect_at_once = True
+        self._conn.close()
+
+    def _on_websocket_control(self, msg: WebsocketControl) -> None:
+        if not self.ctx.options["EnableExternalWebsocketControl"]:
+            self.log.warning("websocket %s command ignored: EnableExternalWebsocketControl is off",
+                             "connect" if msg.connect else "disconnect")
+            return
+        self.log.info("websocket %s (external control)", "connect" if msg.connect else "disconnect")
+        self._held_down = not msg.connect
+        if msg.connect and self._conn is None:
+            self._connect()
+        elif not msg.connect and self._conn is not None:
+            self._conn.close()
+
+    def _on_stop_ocpp(self, _msg: StopOcpp) -> OcppControlDone:
+        if self._held_down:
+            return OcppControlDone(done=False)
+        self.log.warning("OCPP stopped by the charger; the link stays closed until restarted")
+        self._held_down = True
+        if self._conn is not None:
+            self._conn.close()
+        return OcppControlDone(done=True)
+
+    def _on_restart_ocpp(self, _msg: RestartOcpp) -> OcppControlDone:
+        if not self._held_down:
+            return OcppControlDone(done=False)
+        self.log.info("OCPP restarted by the charger: registering again")
+        self._held_down = False
+        self._registration = Registration.UNKNOWN
+        self.ctx.clock.cancel(self._heartbeat_timer)
+        if self._conn is None:
+            self._connect()
+        return OcppControlDone(done=True)
+
+    def _on_configuration_changed(self, msg: ConfigurationChanged) -> None:
+        key = msg.key.lower()
+        if key == "heartbeatinterval":
+            self._heartbeat_s = int(msg.value)  # type: ignore[call-overload]
+            if self._registration is Registration.ACCEPTED:
+                self._arm_heartbeat()
+        elif key in self.RECONNECT_KEYS and self._connected:
+            self._reconnect(f"{msg.key} changed")
 
     def _on_socket_opened(self, msg: SocketOpened) -> None:
         if msg.attempt != self._attempt:
@@ -242,7 +311,11 @@ class CsmsConnection(SupervisedActor):
         self._on_link_lost()
         if was_connected:
             self.publish(ConnectionChanged(connected=False))
-        if self._stopping:
+        if self._stopping or self._held_down:
+            return
+        if self._reconnect_at_once:
+            self._reconnect_at_once = False
+            self._connect()
             return
         self._failed_attempts += 1
         cfg = self.ctx.config
@@ -295,8 +368,8 @@ class CsmsConnection(SupervisedActor):
         return self.ctx.directory.ask(self._persistence, message, timeout=PERSISTENCE_TIMEOUT_S)
 
     def _on_send_call(self, msg: SendCall) -> None:
-        transactional = msg.action in TRANSACTIONAL
-        if transactional or self.ctx.config.get("QueueAllMessages", False):
+        transactional = msg.action in TRANSACTIONAL and not msg.triggered
+        if not msg.triggered and (transactional or self.ctx.config.get("QueueAllMessages", False)):
             stored = self._ask_persistence(EnqueueCall(
                 action=msg.action, payload=msg.payload, reply_to=msg.reply_to, correlation=msg.correlation,
                 transactional=transactional, local_transaction_id=msg.local_transaction_id))
@@ -441,7 +514,7 @@ class CsmsConnection(SupervisedActor):
             return
         assert self._log_file is not None
         self._log_file.write("in", msg.text)
-        self.ctx.trace.record("in", frame=msg.text)
+        self.ctx.trace.record("in", frame=redact(msg.text))
         try:
             frame: Frame = decode(msg.text)
             if isinstance(frame, CallFrame):
@@ -551,6 +624,18 @@ class CsmsConnection(SupervisedActor):
             self._send_boot()
             self._pump()
 
+    def _on_trigger(self, msg: TriggerLinkMessage) -> None:
+        if msg.action == "BootNotification":
+            self._queue.add(SendCall(action="BootNotification", payload=self._boot_payload, triggered=True),
+                            front=True)
+        else:
+            self._queue.add(SendCall(action="Heartbeat", triggered=True))
+        self._pump()
+
+    def _arm_heartbeat(self) -> None:
+        self.ctx.clock.cancel(self._heartbeat_timer)
+        self._heartbeat_timer = self.every(self._heartbeat_s, HeartbeatDue()) if self._heartbeat_s > 0 else None
+
     def _on_boot_answer(self, answer: CallResultReceived | CallFailed) -> None:
         if isinstance(answer, CallFailed):
             if answer.kind is not FailureKind.OFFLINE:
@@ -563,12 +648,13 @@ class CsmsConnection(SupervisedActor):
         self._registration = status
         self.log.info("BootNotification %s (interval %d s)", status.value, interval)
         if status is Registration.ACCEPTED:
-            heartbeat = interval if interval > 0 else int(self.ctx.config.get("HeartbeatInterval", 0) or 0)
-            self.ctx.clock.cancel(self._heartbeat_timer)
-            self._heartbeat_timer = self.every(heartbeat, HeartbeatDue()) if heartbeat > 0 else None
+            self._heartbeat_s = interval if interval > 0 else int(self.ctx.config.get("HeartbeatInterval", 0) or 0)
+            self._arm_heartbeat()
         else:
+            self.ctx.clock.cancel(self._boot_timer)
             self._boot_timer = self.after(interval if interval > 0 else BOOT_RETRY_S, BootDue())
-        self.publish(RegistrationChanged(status=status, interval=interval))
+        self.publish(RegistrationChanged(status=status, interval=interval,
+                                         csms_time=parse_iso(str(answer.payload.get("currentTime", "")))))
 
     def _on_heartbeat_due(self, _msg: HeartbeatDue) -> None:
         if self._connected and self._registration is Registration.ACCEPTED:

@@ -8,12 +8,13 @@ itself), so a crashed Evse comes back with the same transaction id and carries o
 
 Accepts (tell): SessionEvent, MeterReading, ErrorRaised, ErrorCleared (from the EVSE manager);
 RegistrationChanged (published); CallResultReceived / CallFailed (answers to its CALLs);
-RequestStop and CallReceived(UnlockConnector) (from the Station); timers SampleDue,
-AlignedDue, StatusSettled. Answers (ask): ApplyAvailability → AvailabilityApplied,
-GetEvseState → EvseStateChanged.
+RequestStop and CallReceived(UnlockConnector) (from the Station); ConfigurationChanged
+(published; re-arms the meter timers); timers SampleDue, AlignedDue, StatusSettled.
+Answers (ask): ApplyAvailability → AvailabilityApplied, GetEvseState → EvseStateChanged,
+TriggerReport → TriggerReportAnswer.
 Emits: SendCall (StatusNotification, StartTransaction, StopTransaction, MeterValues) and
 SendCallResult to the CSMS connection; evse_manager commands to the EVSE manager;
-EvseStateChanged (published).
+EvseStateChanged and OcppTransactionEvent (published).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from actors.evse_logic import (
     transaction_data,
 )
 from actors.status_machine import Status, StatusEvent, reported_status, transition
+from messages.configuration import ConfigurationChanged
 from messages.csms import (
     AdoptQueuedCall,
     CallFailed,
@@ -70,6 +72,7 @@ from messages.persistence import (
     StoreAvailability,
     TransactionRecord,
 )
+from messages.provided import OcppTransactionEvent
 from messages.station import (
     ApplyAvailability,
     AvailabilityApplied,
@@ -78,6 +81,8 @@ from messages.station import (
     IdTagInfoReceived,
     RequestStop,
     ReservationUsed,
+    TriggerReport,
+    TriggerReportAnswer,
 )
 
 if TYPE_CHECKING:
@@ -135,8 +140,10 @@ class Evse(SupervisedActor):
         SampleDue: "_on_sample_due",
         AlignedDue: "_on_aligned_due",
         StatusSettled: "_on_status_settled",
+        TriggerReport: "_on_trigger_report",
+        ConfigurationChanged: "_on_configuration_changed",
     }
-    SUBSCRIBES = (RegistrationChanged, ConnectionChanged)
+    SUBSCRIBES = (RegistrationChanged, ConnectionChanged, ConfigurationChanged)
 
     def __init__(self, ctx: ActorContext, name: str, *, evse_id: int, csms: str = "csms",
                  persistence: str = "persistence", evse_manager: str = "simulator", auth: str = "auth") -> None:
@@ -238,7 +245,7 @@ class Evse(SupervisedActor):
     def _status(self) -> Status:
         return reported_status(self._base, any(e.is_fault for e in self._errors.values()))
 
-    def _report_status(self, *, force: bool = False) -> None:
+    def _report_status(self, *, force: bool = False, triggered: bool = False) -> None:
         status, error = self._status(), self._latest_error()
         payload: dict[str, Any] = {"connectorId": self.evse_id, "errorCode": error.error_code if error else "NoError",
                                    "status": status.value, "timestamp": iso(self.ctx.clock.now())}
@@ -246,10 +253,10 @@ class Evse(SupervisedActor):
             payload.update({k: v for k, v in (("info", error.info), ("vendorId", error.vendor_id),
                                                ("vendorErrorCode", error.vendor_error_code)) if v})
         key = tuple(str(v) for k, v in sorted(payload.items()) if k != "timestamp")
-        if not self._registered or (key == self._last_reported and not force):
+        if not triggered and (not self._registered or (key == self._last_reported and not force)):
             return
         self._last_reported = key
-        self._send("StatusNotification", payload, "status")
+        self._send("StatusNotification", payload, "status", triggered=triggered)
 
     def _on_registration_changed(self, msg: RegistrationChanged) -> None:
         if msg.status is Registration.ACCEPTED:
@@ -303,6 +310,7 @@ class Evse(SupervisedActor):
         self._tx = replace(record, local_id=begun.local_id)
         self._tx_meter_values = []
         self._adopt(start, begun.queue_id, local_transaction_id=begun.local_id)
+        self.publish(OcppTransactionEvent(event="Started", evse_id=self.evse_id, session_id=record.session_id))
         if record.reservation_id is not None:
             self.tell(self._auth, ReservationUsed(reservation_id=record.reservation_id))
         self._start_sampling()
@@ -339,6 +347,8 @@ class Evse(SupervisedActor):
             session_id=tx.session_id, meter_stop=tx.meter_stop, stopped_at=tx.stopped_at, reason=reason,
             id_tag=id_tag, stop_call=stop))
         self._adopt(stop, queued.queue_id)
+        self.publish(OcppTransactionEvent(event="Ended", evse_id=self.evse_id, session_id=tx.session_id,
+                                          transaction_id=tx.transaction_id))
 
     def _on_session_finished(self) -> None:
         self._session_id = ""
@@ -374,6 +384,8 @@ class Evse(SupervisedActor):
         transaction_id = int(msg.payload["transactionId"])  # type: ignore[call-overload]
         self._ask(self._persistence, SetTransactionId(session_id=tx.session_id, transaction_id=transaction_id))
         self._tx = replace(tx, transaction_id=transaction_id)
+        self.publish(OcppTransactionEvent(event="Updated", evse_id=self.evse_id, session_id=tx.session_id,
+                                          transaction_id=transaction_id))
         status = msg.payload["idTagInfo"]["status"]  # type: ignore[index]
         if status != "Accepted" and not tx.stopped:
             self.log.warning("transaction %d not accepted for %s: %s", transaction_id, tx.id_tag, status)
@@ -452,23 +464,43 @@ class Evse(SupervisedActor):
         self._send_meter_values("MeterValuesAlignedData", "Sample.Clock")
         self._arm_aligned_timer()
 
-    def _send_meter_values(self, measurands_key: str, context: str) -> None:
+    def _send_meter_values(self, measurands_key: str, context: str, *, triggered: bool = False) -> bool:
+        """Send the measurands of ``measurands_key`` as they are now; False if there are none."""
         if self._reading is None:
-            return
+            return False
         values = sampled_values(self._reading, parse_csl(self.ctx.config.get(measurands_key)), context)
         if not values:
-            return
+            return False
         value = meter_value(self.ctx.clock.now(), values)
         payload: dict[str, Any] = {"connectorId": self.evse_id, "meterValue": [value]}
         tx = self._tx
-        if tx is None or tx.stopped:
-            self._send("MeterValues", payload, "meter")
-            return
+        if tx is not None and not tx.stopped and triggered:
+            payload["transactionId"] = self._wire_transaction_id()  # reported, not part of the transaction's data
+        if tx is None or tx.stopped or triggered:
+            self._send("MeterValues", payload, "meter", triggered=triggered)
+            return True
         payload["transactionId"] = self._wire_transaction_id()
         call = self._durable_call("MeterValues", payload, "meter")
         queued = self._ask(self._persistence, AppendMeterValue(session_id=tx.session_id, meter_value=value, call=call))
         self._tx_meter_values.append(value)
         self._adopt(call, queued.queue_id)
+        return True
+
+    # --- the CSMS's triggers and configuration changes ------------------------------------
+
+    def _on_trigger_report(self, msg: TriggerReport) -> TriggerReportAnswer:
+        if msg.action == "StatusNotification":
+            self._report_status(triggered=True)
+            return TriggerReportAnswer(evse_id=self.evse_id, sent=True)
+        sent = self._send_meter_values("MeterValuesSampledData", "Trigger", triggered=True)
+        return TriggerReportAnswer(evse_id=self.evse_id, sent=sent)
+
+    def _on_configuration_changed(self, msg: ConfigurationChanged) -> None:
+        key = msg.key.lower()
+        if key == "metervaluesampleinterval" and self._tx is not None and not self._tx.stopped:
+            self._start_sampling()
+        elif key == "clockaligneddatainterval" and self._registered:
+            self._arm_aligned_timer()
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -492,9 +524,10 @@ class Evse(SupervisedActor):
             local_transaction_id=local_transaction_id)))
         self._publish_state()
 
-    def _send(self, action: str, payload: dict[str, Any], correlation: str) -> None:
+    def _send(self, action: str, payload: dict[str, Any], correlation: str, *, triggered: bool = False) -> None:
         self._last_action = action
-        self.tell(self._csms, SendCall(action=action, payload=payload, reply_to=self.name, correlation=correlation))
+        self.tell(self._csms, SendCall(action=action, payload=payload, reply_to=self.name, correlation=correlation,
+                                       triggered=triggered))
         self._publish_state()
 
     def _state(self) -> EvseStateChanged:
@@ -508,6 +541,7 @@ class Evse(SupervisedActor):
                                 transaction_id=tx.transaction_id if tx else None,
                                 session_active=bool(self._session_id),
                                 transaction_active=tx is not None and not tx.stopped,
+                                stop_unconfirmed=tx is not None and tx.stopped,
                                 energy_wh=energy, last_action=self._last_action, reserved_for=self._reserved_for)
 
     def _publish_state(self) -> None:

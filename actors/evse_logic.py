@@ -142,6 +142,15 @@ def iso(ts: datetime) -> str:
     return _utc(ts).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
+def parse_iso(text: str) -> datetime | None:
+    """A wire timestamp back to a datetime (any ISO 8601 the CSMS sends), None if it is not one."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
 def next_clock_aligned(now: datetime, interval_s: int) -> datetime:
     """The first clock-aligned sample time strictly after ``now`` (ClockAlignedDataInterval).
 

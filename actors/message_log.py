@@ -1,13 +1,15 @@
 """The OCPP message log: every frame in and out, one line each, for operators.
 
 Lines read ``<UTC time> <in|out> <frame>``. It lives in MessageLogPath, one file per
-charge point id, appended across restarts.
+charge point id, appended across restarts. Secrets (a new AuthorizationKey) are redacted.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from messages.frames import redact
 
 if TYPE_CHECKING:
     from actors.clock import Clock
@@ -27,7 +29,7 @@ class MessageLog:
 
     def write(self, direction: str, frame: str) -> None:
         stamp = self._clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        self._file.write(f"{stamp} {direction} {frame}\n")
+        self._file.write(f"{stamp} {direction} {redact(frame)}\n")
 
     def close(self) -> None:
         self._file.close()

@@ -8,6 +8,8 @@ Answers (ask): GetAvailability → AvailabilityReply, GetOpenTransaction → Ope
 BeginTransaction → TransactionBegun, EnqueueCall → CallEnqueued, GetQueue → QueueReply;
 StoreAvailability, SetTransactionId, AppendMeterValue, EndTransaction, CloseTransaction,
 RecordAttempt, DequeueCall, MapTransactionId → Stored. Every answer comes after the commit.
+It also owns the writes of the user config overlay: WriteUserConfigKey → Stored, or
+UserConfigWriteFailed (the file is replaced atomically, or not at all).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from actors.base import SupervisedActor
+from supervisor.config import ConfigError, write_user_config_key
 from messages.payload import freeze, thaw
 from messages.persistence import (
     AppendMeterValue,
@@ -43,6 +46,8 @@ from messages.persistence import (
     QueueReply,
     RecordAttempt,
     TransactionBegun,
+    UserConfigWriteFailed,
+    WriteUserConfigKey,
     CloseTransaction,
     EndTransaction,
     GetAvailability,
@@ -187,6 +192,7 @@ class Persistence(SupervisedActor):
         ClearAuthCache: "_on_clear_auth_cache",
         StoreReservation: "_on_store_reservation",
         DeleteReservation: "_on_delete_reservation",
+        WriteUserConfigKey: "_on_write_user_config_key",
     }
 
     def started(self) -> None:
@@ -352,4 +358,12 @@ class Persistence(SupervisedActor):
 
     def _on_clear_auth_cache(self, _msg: ClearAuthCache) -> Stored:
         self._db.execute("DELETE FROM auth_cache")
+        return Stored()
+
+    def _on_write_user_config_key(self, msg: WriteUserConfigKey) -> Stored | UserConfigWriteFailed:
+        try:
+            write_user_config_key(self.ctx.config.user_config_path, msg.profile, msg.key, msg.value)
+        except ConfigError as exc:
+            self.log.error("cannot write the user config: %s", exc)
+            return UserConfigWriteFailed(reason=str(exc))
         return Stored()

@@ -7,7 +7,8 @@ commands of that interface (stop_transaction, pause/resume, enable_disable, forc
 and the tokens of auth_provider; it asks auth_validator (the Auth actor) about swiped tokens.
 
 Accepts (tell): SimCommand (the test controller, demo, MQTT), ProvideToken, TokenValidated,
-StopTransactionCommand, PauseCharging, ResumeCharging, EnableDisable, ForceUnlock, and its
+StopTransactionCommand, PauseCharging, ResumeCharging, EnableDisable, ForceUnlock, SystemReset
+(it also plays the ``system`` requirement), and its
 timers MeterTick / PluginTimedOut. Answers (ask): GetSessionState → SessionState.
 Emits (tell, to ``evse/<id>``): SessionEvent, MeterReading, ErrorRaised, ErrorCleared;
 (tell, to ``auth``): ValidateToken.
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from actors.base import SupervisedActor
+from messages.system import SystemReset
 from messages.evse_manager import (
     CancelReserve,
     EnableDisable,
@@ -118,6 +120,7 @@ class Simulator(SupervisedActor):
         GetSessionState: "_on_get_session_state",
         Reserve: "_on_reserve",
         CancelReserve: "_on_cancel_reserve",
+        SystemReset: "_on_system_reset",
         MeterTick: "_on_meter_tick",
         PluginTimedOut: "_on_plugin_timed_out",
     }
@@ -376,6 +379,11 @@ class Simulator(SupervisedActor):
         if evse.reservation is not None and evse.reservation.reservation_id == msg.reservation_id:
             evse.reservation = None
             self._emit(evse, SessionEventType.RESERVATION_END, reservation_id=msg.reservation_id)
+
+    def _on_system_reset(self, msg: SystemReset) -> None:
+        """The system interface's reset: a real charger reboots here; the simulated hardware
+        goes when the process exits."""
+        self.log.warning("system: %s reset requested", msg.kind.value)
 
     # --- timers ---------------------------------------------------------------------------
 

@@ -1,16 +1,18 @@
 """Station: connector 0, the charge point as a whole, and the CSMS operations that span EVSEs.
 
-It owns RemoteStartTransaction, RemoteStopTransaction, UnlockConnector and
-ChangeAvailability: it picks or checks the connector from its view of every EVSE (kept up
+It owns RemoteStartTransaction, RemoteStopTransaction, UnlockConnector, ChangeAvailability
+and TriggerMessage: it picks or checks the connector from its view of every EVSE (kept up
 to date by their EvseStateChanged events, and rebuilt by asking them after a restart), then
-hands the work to that Evse or to the EVSE manager. Its own status is Available or
+hands the work to that Evse, the EVSE manager or the link. Its own status is Available or
 Unavailable (persisted).
 
-Accepts (tell): CallReceived (the four actions above), EvseStateChanged and
-RegistrationChanged (published), CallResultReceived / CallFailed.
-Emits: SendCallResult / SendCall(StatusNotification) to the CSMS connection, ProvideToken to
-the EVSE manager, RequestStop / CallReceived / ApplyAvailability (ask) to the Evses.
-"""
+Accepts (tell): CallReceived (the five actions above), EvseStateChanged and
+RegistrationChanged (published), CallResultReceived / CallFailed, SecurityEvent (the
+charger's, sent on as SecurityEventNotification when critical). Answers (ask):
+ChangeAvailabilityCommand → AvailabilityChangeResult.
+Emits: SendCallResult / SendCall(StatusNotification, triggered status notifications) and
+TriggerLinkMessage to the CSMS connection, ProvideToken to the EVSE manager, RequestStop /
+CallReceived / ApplyAvailability / TriggerReport (ask) to the Evses."""
 
 from __future__ import annotations
 
@@ -29,10 +31,12 @@ from messages.csms import (
     RegistrationChanged,
     SendCall,
     SendCallResult,
+    TriggerLinkMessage,
 )
 from messages.evse_manager import ProvideToken
+from messages.provided import AvailabilityChangeResult, ChangeAvailabilityCommand, SecurityEvent
 from messages.persistence import GetAvailability, StoreAvailability
-from messages.station import ApplyAvailability, EvseStateChanged, GetEvseState, RequestStop
+from messages.station import ApplyAvailability, EvseStateChanged, GetEvseState, RequestStop, TriggerReport
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -43,6 +47,15 @@ __all__ = ["Station"]
 
 ASK_TIMEOUT_S = 5.0
 _NOT_STARTABLE = frozenset({"Unavailable", "Faulted", "Finishing"})
+_IDLE_STATUS_NOTIFICATIONS = frozenset({"DiagnosticsStatusNotification", "FirmwareStatusNotification"})
+CRITICAL_SECURITY_EVENTS = frozenset({
+    "FirmwareUpdated", "FailedToAuthenticateAtCentralSystem", "CentralSystemFailedToAuthenticate",
+    "SettingSystemTime", "StartupOfTheDevice", "ResetOrReboot", "SecurityLogWasCleared",
+    "ReconfigurationOfSecurityParameters", "MemoryExhaustion", "InvalidMessages", "AttemptedReplayAttacks",
+    "TamperDetectionActivated", "InvalidFirmwareSignature", "InvalidFirmwareSigningCertificate",
+    "InvalidCentralSystemCertificate", "InvalidChargePointCertificate", "InvalidTLSVersion",
+    "InvalidTLSCipherSuite"})
+"""The OCPP 1.6 security whitepaper's critical events: only these reach the CSMS."""
 
 
 class Station(SupervisedActor):
@@ -54,6 +67,8 @@ class Station(SupervisedActor):
         RegistrationChanged: "_on_registration_changed",
         CallResultReceived: "_on_status_answered",
         CallFailed: "_on_status_answered",
+        ChangeAvailabilityCommand: "_on_change_availability_command",
+        SecurityEvent: "_on_security_event",
     }
     SUBSCRIBES = (EvseStateChanged, RegistrationChanged)
     OPERATIONS: ClassVar[Mapping[str, str]] = {
@@ -61,6 +76,7 @@ class Station(SupervisedActor):
         "RemoteStopTransaction": "_remote_stop",
         "UnlockConnector": "_unlock_connector",
         "ChangeAvailability": "_change_availability",
+        "TriggerMessage": "_trigger_message",
     }
 
     def __init__(self, ctx: ActorContext, name: str, *, evse_count: int, csms: str = "csms",
@@ -95,12 +111,12 @@ class Station(SupervisedActor):
             self._registered = True
             self._report_status()
 
-    def _report_status(self) -> None:
-        if self._registered:
+    def _report_status(self, *, triggered: bool = False) -> None:
+        if self._registered or triggered:
             self.tell(self._csms, SendCall(action="StatusNotification", reply_to=self.name, correlation="status",
                                            payload={"connectorId": 0, "errorCode": "NoError",
                                                     "status": "Available" if self._operative else "Unavailable",
-                                                    "timestamp": iso(self.ctx.clock.now())}))
+                                                    "timestamp": iso(self.ctx.clock.now())}, triggered=triggered))
 
     def _on_status_answered(self, msg: CallResultReceived | CallFailed) -> None:
         if isinstance(msg, CallFailed):
@@ -176,10 +192,17 @@ class Station(SupervisedActor):
         return None  # the Evse answers: it knows whether a transaction had to stop first
 
     def _change_availability(self, msg: CallReceived) -> dict[str, Any]:
-        connector = int(msg.payload["connectorId"])  # type: ignore[call-overload]
-        operative = msg.payload["type"] == "Operative"
+        return {"status": self._set_availability(int(msg.payload["connectorId"]),  # type: ignore[call-overload]
+                                                 msg.payload["type"] == "Operative")}
+
+    def _on_change_availability_command(self, msg: ChangeAvailabilityCommand) -> AvailabilityChangeResult:
+        """ocpp_generic.change_availability: the charger side's way to the same rules."""
+        return AvailabilityChangeResult(status=self._set_availability(msg.evse_id or 0, msg.operative))
+
+    def _set_availability(self, connector: int, operative: bool) -> str:
+        """Accepted, Scheduled (a session runs: applied when it ends) or Rejected; persisted."""
         if not 0 <= connector <= self._evse_count:
-            return {"status": "Rejected"}
+            return "Rejected"
         targets = [connector] if connector else list(range(1, self._evse_count + 1))
         if connector == 0:
             self._ask(self._persistence, StoreAvailability(connector_id=0, operative=operative))
@@ -190,11 +213,63 @@ class Station(SupervisedActor):
         for evse_id in targets:
             ref = self.ctx.directory.get(self._evse(evse_id))
             if ref is None:
-                return {"status": "Rejected"}
+                return "Rejected"
             futures.append(ref.ask(ApplyAvailability(operative=operative), block=False))
         try:
             applied = pykka.get_all(futures, timeout=ASK_TIMEOUT_S)
         except (pykka.Timeout, pykka.ActorDeadError):
             self.log.exception("ChangeAvailability could not reach every EVSE")
+            return "Rejected"
+        return "Scheduled" if any(a.scheduled for a in applied) else "Accepted"
+
+    # --- security events ---------------------------------------------------------------------
+
+    def _on_security_event(self, msg: SecurityEvent) -> None:
+        critical = msg.type in CRITICAL_SECURITY_EVENTS if msg.critical is None else msg.critical
+        self.log.warning("security event %s%s%s", msg.type, f": {msg.info}" if msg.info else "",
+                         "" if critical else " (not critical: not sent)")
+        if not critical or self.ctx.config.get("DisableSecurityEventNotifications", False):
+            return
+        payload: dict[str, Any] = {"type": msg.type[:50], "timestamp": iso(msg.timestamp or self.ctx.clock.now())}
+        if msg.info:
+            payload["techInfo"] = msg.info[:255]
+        self.tell(self._csms, SendCall(action="SecurityEventNotification", payload=payload, reply_to=self.name,
+                                       correlation="security"))
+
+    def _trigger_message(self, msg: CallReceived) -> dict[str, Any]:
+        """TriggerMessage: the answer goes first (the link sends nothing before it), then the
+        message. Connector-bound messages go to connector 0 (us) and the Evses named."""
+        wanted = str(msg.payload["requestedMessage"])
+        connector = msg.payload.get("connectorId")
+        if connector is not None and not 0 <= int(connector) <= self._evse_count:  # type: ignore[call-overload]
             return {"status": "Rejected"}
-        return {"status": "Scheduled" if any(a.scheduled for a in applied) else "Accepted"}
+        if wanted in ("BootNotification", "Heartbeat"):
+            self.tell(self._csms, TriggerLinkMessage(action=wanted))
+        elif wanted in _IDLE_STATUS_NOTIFICATIONS:
+            # No firmware update or diagnostics upload runs (those operations are not supported).
+            self.tell(self._csms, SendCall(action=wanted, payload={"status": "Idle"}, reply_to=self.name,
+                                           correlation="trigger", triggered=True))
+        elif wanted == "StatusNotification":
+            if connector in (None, 0):
+                self._report_status(triggered=True)
+            if connector != 0:
+                self._trigger_evses(wanted, (int(connector),) if connector else range(1, self._evse_count + 1))  # type: ignore[call-overload]
+        elif wanted == "MeterValues":
+            if connector == 0:
+                return {"status": "Rejected"}  # no station-wide meter
+            sent = self._trigger_evses(wanted, (int(connector),) if connector else range(1, self._evse_count + 1))  # type: ignore[call-overload]
+            if not sent:
+                return {"status": "Rejected"}
+        else:
+            return {"status": "NotImplemented"}
+        return {"status": "Accepted"}
+
+    def _trigger_evses(self, action: str, evse_ids: Iterable[int]) -> bool:
+        """Ask the Evses to report now; True if at least one had something to send."""
+        futures = [ref.ask(TriggerReport(action=action), block=False) for evse_id in evse_ids
+                   if (ref := self.ctx.directory.get(self._evse(evse_id))) is not None]
+        try:
+            return any(answer.sent for answer in pykka.get_all(futures, timeout=ASK_TIMEOUT_S))
+        except (pykka.Timeout, pykka.ActorDeadError):
+            self.log.warning("an EVSE did not answer a TriggerMessage")
+            return False

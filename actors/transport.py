@@ -62,7 +62,23 @@ class _WebSocketConnection:
             raise ConnectionError(str(exc)) from exc
 
     def close(self) -> None:
-        self._app.close(status=1000, reason=b"charge point stopping")
+        """Say goodbye (close frame 1000) and end the socket at once. websocket-client's own
+        close waits up to 3 s for the CSMS's close frame, racing the reader thread for it,
+        and would block the link's actor that long."""
+        self._app.keep_running = False
+        sock = self._app.sock
+        if sock is None:
+            return
+        try:
+            sock.send_close(status=1000, reason=b"charge point stopping")
+        except (websocket.WebSocketException, OSError):
+            pass  # already gone
+        raw = getattr(sock, "sock", None)
+        if raw is not None:
+            try:
+                raw.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def abort(self) -> None:
         """End a hanging attempt. Its TCP socket may not exist yet (still connecting): then keep

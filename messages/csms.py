@@ -40,6 +40,8 @@ __all__ = [
     "SendCall",
     "SendCallError",
     "SendCallResult",
+    "TriggerLinkMessage",
+    "WebsocketControl",
 ]
 
 
@@ -66,6 +68,9 @@ class SendCall:
     local_transaction_id: int | None = None
     """For a StartTransaction: the local id of the transaction, which the answer maps to the
     CSMS's id in every queued call that still carries the local one."""
+    triggered: bool = False
+    """Sent because the CSMS asked with TriggerMessage: goes ahead of the queue, also while the
+    registration is Pending, and is never stored (it reports the present, not a transaction)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "payload", _frozen(self.payload))
@@ -184,6 +189,23 @@ class ConnectionChanged:
     connected: bool
     reconnect: bool = False
     """True when this is a re-connection after a loss, not the first connection."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TriggerLinkMessage:
+    """Command (tell, Station → CsmsConnection): send the link's own triggered message now,
+    ``BootNotification`` or ``Heartbeat`` (the TriggerMessage answer has gone first)."""
+
+    action: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebsocketControl:
+    """Command (tell, bus or command line → CsmsConnection): take the websocket down and keep
+    it down (``connect=False``), or bring it up again. Honoured only with the module option
+    EnableExternalWebsocketControl; ignored with a log line otherwise."""
+
+    connect: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

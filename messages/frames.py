@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from messages.payload import Payload
 
 __all__ = [
+    "redact",
     "CALL",
     "CALLERROR",
     "CALLRESULT",
@@ -196,3 +197,24 @@ def encode_call_error(message_id: str, error_code: str, description: str = "",
     """Build a CALLERROR frame with the 1.6 spelling of the code."""
     return _dumps([CALLERROR, message_id, normalise_error_code(error_code),
                    description[:255], thaw(details or {})])
+
+
+SECRET_KEYS = frozenset({"authorizationkey"})
+"""Configuration keys whose values never reach a log or a trace."""
+_SECRET_HINT = re.compile("authorizationkey", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """The frame as logs and traces may keep it: the value of a ChangeConfiguration of a secret
+    key replaced by asterisks. Anything that does not parse is left as it is (it was refused)."""
+    if not _SECRET_HINT.search(text):
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    if (isinstance(value, list) and len(value) == 4 and value[0] == 2 and value[2] == "ChangeConfiguration"
+            and isinstance(value[3], dict) and str(value[3].get("key", "")).lower() in SECRET_KEYS):
+        value[3] = {**value[3], "value": "********"}
+        return _dumps(value)
+    return text

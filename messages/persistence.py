@@ -43,6 +43,8 @@ __all__ = [
     "Stored",
     "TransactionBegun",
     "TransactionRecord",
+    "UserConfigWriteFailed",
+    "WriteUserConfigKey",
 ]
 
 
@@ -323,3 +325,20 @@ class DeleteReservation:
     """Request (ask → Stored): a reservation was used, cancelled or expired."""
 
     reservation_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WriteUserConfigKey:
+    """Request (ask → :class:`Stored`, or :class:`UserConfigWriteFailed`): set
+    ``[profile][key] = value`` in the user config file atomically (temp file + rename)."""
+
+    profile: str
+    key: str
+    value: object
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserConfigWriteFailed:
+    """Reply: the user config could not be written; nothing changed on disk."""
+
+    reason: str

@@ -19,6 +19,8 @@ __all__ = [
     "IdTagInfoReceived",
     "RequestStop",
     "ReservationUsed",
+    "TriggerReport",
+    "TriggerReportAnswer",
 ]
 
 
@@ -35,6 +37,8 @@ class EvseStateChanged:
     session_active: bool = False
     """A session (plugged or authorized) is under way."""
     transaction_active: bool = False
+    stop_unconfirmed: bool = False
+    """A StopTransaction is waiting for the CSMS's answer (it stays queued until it comes)."""
     energy_wh: float | None = None
     """Energy delivered in the running (or last) transaction."""
     last_action: str = ""
@@ -89,3 +93,19 @@ class ReservationUsed:
     """Event (tell, Evse → Auth): a transaction started under this reservation, which is over."""
 
     reservation_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TriggerReport:
+    """Query (ask, Station → Evse → :class:`TriggerReportAnswer`): send ``action``
+    (StatusNotification or MeterValues) now, because the CSMS asked with TriggerMessage."""
+
+    action: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TriggerReportAnswer:
+    """Reply to :class:`TriggerReport`: False when there is nothing to send (no meter reading yet)."""
+
+    evse_id: int
+    sent: bool

@@ -19,6 +19,8 @@ Record kinds (``t``: seconds since the header's ``started_at``, ISO 8601 UTC):
 - ``{"k": "sim", "t", "evse": int, "command": str, "args": dict}``: a simulator command
 - ``{"k": "timer", "t", "to": str, "msg": str}``: a timer fired (message type name)
 - ``{"k": "crash", "t", "actor": str, "in_on_start": bool}``
+- ``{"k": "reset", "t", "type": "Soft" | "Hard"}``: the CSMS's Reset was accepted (context
+  for a reader; a replay does not yet follow the restart that comes after it)
 
 Encoded messages are ``{"type": ClassName, **fields}``; datetimes ``{"$dt": iso}``, enums
 ``{"$enum": EnumName, "value": v}``, nested messages ``{"$msg": {...}}``, tuples lists,

@@ -18,6 +18,9 @@ from actors.base import ActorContext, Directory
 from actors.clock import SystemClock
 from actors.trace import NO_TRACE, Trace
 from messages.lifecycle import Ping
+from messages.system import ResetKind
+from supervisor.config import ConfigError, LiveConfig, load_charge_point_config
+from supervisor.exit_codes import EXIT_GAVE_UP, EXIT_HARD_RESET
 from supervisor.runtime import Supervisor
 from supervisor.tree import FLAGS, child_specs
 
@@ -60,19 +63,30 @@ class ChargePointApp:
                  evse_manager: tuple[type[SupervisedActor], dict[str, Any]] | None = None,
                  random_source: Callable[[], float] | None = None) -> None:
         self.directory = Directory()
+        self.options = options
         clock = clock or SystemClock()
         trace = NO_TRACE
         if options["TracePath"]:
             trace = Trace.start(str(options["TracePath"]), clock, charge_point_id=config.charge_point_id,
                                 software=SOFTWARE_VERSION, options={k: _plain(v) for k, v in options.options.items()},
                                 config=config.as_dict())
-        self.ctx = ActorContext(clock=clock, directory=self.directory, options=options, config=config,
-                                transport=transport, trace=trace, random=random_source or random.random)
+        self.ctx = ActorContext(clock=clock, directory=self.directory, options=options, config=LiveConfig(config),
+                                transport=transport, trace=trace, random=random_source or random.random,
+                                request_reset=self._on_reset_requested)
         self._flags = flags
         self._evse_manager = evse_manager
         self._supervisor: pykka.ActorRef[Any] | None = None
         self.gave_up = threading.Event()
         self.give_up_reason = ""
+        self.finished = threading.Event()
+        """Set when the process should exit: the supervisor gave up, or a hard reset."""
+        self.exit_code: int | None = None
+        self.soft_resets = 0
+        self._lifecycle = threading.Lock()
+        """Start, stop and reset one at a time (a SIGTERM may come in the middle of a reset)."""
+        self._stopped = False
+        self.reset_done = threading.Event()
+        """Set each time a reset has been carried out (a soft one: the new tree is up)."""
 
     def start(self, timeout: float = 120.0) -> None:
         """Start the tree in order; returns once every child has been started (or gave up)."""
@@ -85,11 +99,48 @@ class ChargePointApp:
             pass  # it gave up while starting; gave_up says why
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop the tree in reverse order (the CSMS link closes first)."""
-        if self._supervisor is not None:
-            self._supervisor.stop(block=True, timeout=timeout)
-            self._supervisor = None
+        """Stop the tree in reverse order (the CSMS link closes first); a reset that has not
+        begun yet will not happen."""
+        with self._lifecycle:
+            self._stopped = True
+            self._stop_tree(timeout)
         self.ctx.trace.close()
+
+    def _stop_tree(self, timeout: float = 15.0) -> None:
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is None:
+            return
+        try:
+            supervisor.stop(block=True, timeout=timeout)
+        except pykka.Timeout:
+            log.error("the actor tree did not stop within %g s; going on without it", timeout)
+
+    def _on_reset_requested(self, kind: ResetKind) -> None:
+        """From the reset sequence's thread: the tree is stopped from another thread, since an
+        actor cannot wait for its own supervisor to stop it."""
+        threading.Thread(target=self._reset, args=(kind,), name=f"reset-{kind.value}", daemon=True).start()
+
+    def _reset(self, kind: ResetKind) -> None:
+        with self._lifecycle:
+            if not self._stopped:
+                self._reset_now(kind)
+
+    def _reset_now(self, kind: ResetKind) -> None:
+        self._stop_tree()
+        if kind is ResetKind.HARD:
+            log.warning("hard reset: exiting with %d for the service manager to start us again", EXIT_HARD_RESET)
+            self.exit_code = EXIT_HARD_RESET
+            self.reset_done.set()
+            self.finished.set()
+            return
+        try:  # the persisted state, and any RebootRequired key, as a fresh start would load them
+            self.ctx.config.replace(load_charge_point_config(self.options))
+        except ConfigError as exc:
+            log.error("soft reset: keeping the running config, the files do not load: %s", exc)
+        self.soft_resets += 1
+        log.warning("soft reset: restarting the actor tree (%d)", self.soft_resets)
+        self.start()
+        self.reset_done.set()
 
     def wait_quiet(self, timeout: float = 10.0) -> None:
         """Wait until every message told so far has been handled, and everything those
@@ -121,7 +172,9 @@ class ChargePointApp:
 
     def _on_give_up(self, reason: str) -> None:
         self.give_up_reason = reason
+        self.exit_code = EXIT_GAVE_UP
         self.gave_up.set()
+        self.finished.set()
 
     def __enter__(self) -> ChargePointApp:
         self.start()

@@ -1,9 +1,10 @@
 """``ocpp-cp``: the command line of the charge point.
 
-Exit codes: 0 after a clean stop, 1 when ``demo --sessions`` found a session that did not
-start or stop at the CSMS (one line on stderr saying which), 2 for a configuration error
-(one line on stderr naming the file, the key and the rule), 70 when the supervisor gave up
-(restart intensity exceeded; systemd restarts us).
+Exit codes (:mod:`supervisor.exit_codes`): 0 after a clean stop, 1 when ``demo --sessions``
+found a session that did not start or stop at the CSMS (one line on stderr saying which), 2
+for a configuration error (one line on stderr naming the file, the key and the rule), 70 when
+the supervisor gave up (restart intensity exceeded; systemd restarts us), 75 after a hard
+reset asked by the CSMS (systemd starts us again).
 """
 
 from __future__ import annotations
@@ -17,16 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from supervisor.config import ConfigError, load_charge_point_config, load_module_config
+from supervisor.exit_codes import EXIT_CONFIG, EXIT_GAVE_UP, EXIT_HARD_RESET
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from supervisor.config import ChargePointConfig, ModuleConfig
 
-__all__ = ["EXIT_CONFIG", "EXIT_GAVE_UP", "main"]
+__all__ = ["EXIT_CONFIG", "EXIT_GAVE_UP", "EXIT_HARD_RESET", "main"]
 
-EXIT_CONFIG = 2
-EXIT_GAVE_UP = 70
 
 log = logging.getLogger("ocpp_cp")
 
@@ -107,7 +107,8 @@ def _load(config: str | None, overrides: Sequence[str]) -> tuple[ModuleConfig, C
 
 
 def _run_until_stopped(options: ModuleConfig, config: ChargePointConfig, duration: float | None = None) -> int:
-    """Start the charge point, wait for SIGTERM/SIGINT (or ``duration``), stop it cleanly."""
+    """Start the charge point, wait for SIGTERM/SIGINT (or ``duration``), stop it cleanly; a hard
+    reset or a supervisor that gave up ends the process too, with their exit codes."""
     from supervisor.app import ChargePointApp  # deferred: check-config starts nothing
 
     stop = threading.Event()
@@ -116,16 +117,17 @@ def _run_until_stopped(options: ModuleConfig, config: ChargePointConfig, duratio
     app = ChargePointApp(options, config)
     app.start()
     log.info("charge point %s started with %s EVSE(s)", config.charge_point_id, options["EvseCount"])
-    waiter = threading.Thread(target=lambda: (app.gave_up.wait(), stop.set()), daemon=True)
+    waiter = threading.Thread(target=lambda: (app.finished.wait(), stop.set()), daemon=True)
     waiter.start()
     stop.wait(duration)
     if app.gave_up.is_set():
-        app.stop()
         log.critical("exiting: %s", app.give_up_reason)
-        return EXIT_GAVE_UP
-    log.info("stopping")
+    elif app.exit_code == EXIT_HARD_RESET:
+        log.warning("exiting for the hard reset")
+    else:
+        log.info("stopping")
     app.stop()
-    return 0
+    return app.exit_code or 0
 
 
 def _evse_count(text: str) -> int:

@@ -101,7 +101,7 @@ MODULE_OPTIONS: Mapping[str, ModuleOption] = _options(
     ModuleOption("MqttServerAddress", str, "", "MQTT broker host; empty = the in-process bus."),
     ModuleOption("MqttServerPort", int, 1883, "MQTT broker port.", minimum=1, maximum=65535),
     ModuleOption("ModuleId", str, "ocpp", "This module's id on the bus."),
-    ModuleOption("TracePath", str, "", "Trace (msgpack) file to record to; empty = no recording."),
+    ModuleOption("TracePath", str, "", "Directory to record the trace into (msgpack segments); empty = no recording."),
 )
 
 
@@ -317,6 +317,13 @@ class ChargePointConfig:
     def as_dict(self) -> dict[str, Any]:
         return thaw(self.profiles)
 
+    def with_value(self, profile: str, key: str, value: Any) -> ChargePointConfig:
+        """A copy with ``[profile][key] = value`` (how an accepted ChangeConfiguration looks)."""
+        profiles = thaw(self.profiles)
+        profiles.setdefault(profile, {})[key] = value
+        return ChargePointConfig(profiles=profiles, base_path=self.base_path, user_config_path=self.user_config_path,
+                                 read_only_keys=self.read_only_keys, write_only_keys=self.write_only_keys)
+
     @property
     def charge_point_id(self) -> str:
         return self.profiles["Internal"]["ChargePointId"]
@@ -324,6 +331,31 @@ class ChargePointConfig:
     @property
     def central_system_uri(self) -> str:
         return self.profiles["Internal"]["CentralSystemURI"]
+
+
+class LiveConfig:
+    """The charge point config as the actors see it while it runs: the current immutable
+    :class:`ChargePointConfig`, replaced as a whole when a change is accepted.
+
+    Only the Configuration actor calls :meth:`replace` (after the user config is on disk);
+    every other actor reads through this view at the moment it uses a key, so a changed
+    retry interval or measurand list applies from the next use without a message. Keys that
+    drive timers are also announced as ``ConfigurationChanged`` events, to re-arm them.
+    A reader gets one whole snapshot per attribute access; swapping a reference is atomic.
+    """
+
+    def __init__(self, config: ChargePointConfig) -> None:
+        self._current = config
+
+    @property
+    def current(self) -> ChargePointConfig:
+        return self._current
+
+    def replace(self, config: ChargePointConfig) -> None:
+        self._current = config
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._current, name)
 
 
 def load_schema() -> dict[str, Any]:
@@ -385,5 +417,3 @@ def write_user_config_key(path: Path, profile: str, key: str, value: object) -> 
     section[key] = value
     _atomic_write_json(path, current, f"{profile}.{key}")
 
-
-USER_CONFIG_WRITE = write_user_config_key

@@ -39,15 +39,14 @@ from supervisor.demo_view import (
     progress_line,
     table_lines,
 )
+from supervisor.exit_codes import EXIT_GAVE_UP, EXIT_SESSIONS_FAILED
 from supervisor.sim_control import SimController
 
 if TYPE_CHECKING:
     from supervisor.app import ChargePointApp
 
-__all__ = ["EXIT_FAILED", "DemoSettings", "run_demo"]
+__all__ = ["DemoSettings", "run_demo"]
 
-EXIT_FAILED = 1
-EXIT_GAVE_UP = 70
 TICK_S = 0.1
 DRAW_S = 0.3
 OBSERVER = "demo-observer"
@@ -188,7 +187,7 @@ class _DemoRun:
                 self.script.start(now)
             commands = self.script.step(now, self.snapshot.views, self.snapshot.acknowledged, self._link_idle)
             if sessions is not None and self.script.failures:
-                return EXIT_FAILED, f"ocpp-cp demo: {self.script.failures[0]}"
+                return EXIT_SESSIONS_FAILED, f"ocpp-cp demo: {self.script.failures[0]}"
             for command in commands:
                 self._carry_out(command)
             for failure in self.script.failures[failures_logged:]:  # the repeating demo carries on
@@ -214,16 +213,16 @@ class _DemoRun:
             missing = self.bundled and csms_check(self.bundled.server.received, self.bundled.issued, self.evses,
                                                   sessions)
             if missing:
-                return EXIT_FAILED, f"ocpp-cp demo: {missing}"
+                return EXIT_SESSIONS_FAILED, f"ocpp-cp demo: {missing}"
             return 0, (f"demo: {self.script.completed} session(s) on {self.evses} EVSE(s) started and stopped "
                        f"at the CSMS")
         if self.stop.event.is_set() or (end_at is not None and now >= end_at):
             why = f"stopped ({self.stop.reason})" if self.stop.event.is_set() else "ended (--duration is over)"
             if sessions is not None:
-                return EXIT_FAILED, f"ocpp-cp demo: {why} before the sessions were done: {self._unfinished()}"
+                return EXIT_SESSIONS_FAILED, f"ocpp-cp demo: {why} before the sessions were done: {self._unfinished()}"
             return 0, f"demo {why}: {self.script.completed} session(s) done"
         if deadline is not None and now >= deadline:
-            return EXIT_FAILED, f"ocpp-cp demo: {self._unfinished()} (timed out after {now - started:.0f} s)"
+            return EXIT_SESSIONS_FAILED, f"ocpp-cp demo: {self._unfinished()} (timed out after {now - started:.0f} s)"
         return None
 
     def _settled(self) -> bool:

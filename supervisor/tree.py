@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 from actors.auth import Auth
 from actors.configuration import Configuration
 from actors.csms_connection import CsmsConnection
+from actors.data_transfer import DataTransfer
 from actors.evse import Evse
 from actors.persistence import Persistence
 from actors.simulator import Simulator
 from actors.station import Station
+from supervisor.reset import ResetSequence
 from supervisor.spec import ChildSpec, SupFlags
 
 if TYPE_CHECKING:
@@ -31,6 +33,9 @@ __all__ = ["FLAGS", "ROUTES", "boot_notification_payload", "child_specs"]
 
 ROUTES: Mapping[str, str] = {
     "GetConfiguration": "configuration",
+    "ChangeConfiguration": "configuration",
+    "Reset": "reset",
+    "TriggerMessage": "station",
     "RemoteStartTransaction": "station",
     "RemoteStopTransaction": "station",
     "UnlockConnector": "station",
@@ -40,6 +45,7 @@ ROUTES: Mapping[str, str] = {
     "ClearCache": "auth",
     "ReserveNow": "auth",
     "CancelReservation": "auth",
+    "DataTransfer": "data_transfer",
 }
 """CSMS action → name of the actor that owns it. Anything else is answered NotSupported."""
 
@@ -78,7 +84,9 @@ def child_specs(ctx: ActorContext, *, evse_manager: tuple[type[SupervisedActor],
         ("simulator", manager, {"evse_count": evse_count, **manager_args}),
         ("auth", Auth, {}),
         ("station", Station, {"evse_count": evse_count}),
+        ("reset", ResetSequence, {"evse_count": evse_count}),
         *((f"evse/{i}", Evse, {"evse_id": i}) for i in range(1, evse_count + 1)),
+        ("data_transfer", DataTransfer, {}),
         ("csms", CsmsConnection, {"routes": ROUTES,
                                   "boot_payload": boot_notification_payload(ctx.config)}),
     ]

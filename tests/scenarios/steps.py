@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pykka
+
 from conftest import wait_idle, wait_until
 from messages.csms import HeartbeatDue
 
@@ -28,3 +30,27 @@ def booted(csms, clock, app, evses=1):
     clock.wait_for_timer(lambda m: isinstance(m, HeartbeatDue))
     wait_until(lambda: csms.count("StatusNotification") >= evses + 1)
     wait_idle(app)
+
+
+class Recorder(pykka.ThreadingActor):
+    """Keeps every message it is told (events it subscribed to, answers sent to it)."""
+
+    def __init__(self, seen: list[object]) -> None:
+        super().__init__()
+        self.seen = seen
+
+    def on_receive(self, message: object) -> None:
+        self.seen.append(message)
+
+
+def record(app, name, *event_types):
+    """Start a Recorder under ``name``, subscribed to ``event_types``; its list of messages."""
+    seen: list[object] = []
+    app.directory.register(name, Recorder.start(seen))
+    for event_type in event_types:
+        app.directory.subscribe(event_type, name)
+    return seen
+
+
+def of_type(seen, kind):
+    return [m for m in list(seen) if isinstance(m, kind)]

@@ -85,7 +85,7 @@ MALFORMED = [
     ('{"a": 1}', "FormationViolation", "-1"),
     ('[2, "m1", "GetConfiguration"]', "FormationViolation", "m1"),
     ('[2, "m2", "FooBar", {}]', "NotImplemented", "m2"),
-    ('[2, "m3", "Reset", {"type": "Soft"}]', "NotSupported", "m3"),
+    ('[2, "m3", "GetDiagnostics", {"location": "ftp://127.0.0.1/"}]', "NotSupported", "m3"),  # issue 10
     ('[2, "m4", "ChangeAvailability", {"connectorId": 1}]', "OccurenceConstraintViolation", "m4"),
     ('[2, "m5", "ChangeAvailability", {"connectorId": "1", "type": "Operative"}]', "TypeConstraintViolation", "m5"),
     ('[2, "m6", "GetConfiguration", {"key": [], "extra": 1}]', "FormationViolation", "m6"),

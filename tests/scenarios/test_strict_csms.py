@@ -36,7 +36,7 @@ def test_unsupported_call_is_answered_with_a_callerror_the_strict_csms_accepts(s
     strict_csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1)
     wait_idle(app)
     with pytest.raises(CsmsCallError) as refused:
-        strict_csms.call(CP_ID, "Reset", {"type": "Soft"})
+        strict_csms.call(CP_ID, "GetDiagnostics", {"location": "ftp://127.0.0.1/diagnostics/"})  # issue 10
     assert refused.value.code == "NotSupported"
 
 
@@ -50,3 +50,35 @@ def test_reconnects_to_the_strict_csms_after_a_drop(strict_csms, clock, make_cha
     strict_csms.wait_event("connected", after=1)
     assert len(strict_csms.calls_in("BootNotification")) == 1
     wait_until(lambda: app.directory.ask("csms", GetLinkStats()).connects == 2)
+
+
+def test_station_management_passes_strict_validation(strict_csms, clock, make_charge_point):
+    """Issue 7 over the strict CSMS: configuration, triggers, and a soft reset during a
+    transaction whose StopTransaction (reason SoftReset) is answered before the restart."""
+    from supervisor.sim_control import SimController
+    app = make_charge_point(strict_csms.url, evses=2)
+    strict_csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 2)
+    wait_idle(app)
+    change = {"key": "MeterValueSampleInterval", "value": "30"}
+    assert strict_csms.call(CP_ID, "ChangeConfiguration", change) == {"status": "Accepted"}
+    assert strict_csms.call(CP_ID, "ChangeConfiguration", {"key": "Nope", "value": "1"}) == {"status": "NotSupported"}
+    got = strict_csms.call(CP_ID, "GetConfiguration", {"key": ["MeterValueSampleInterval", "Nope"]})
+    assert got["configurationKey"][0]["value"] == "30" and got["unknownKey"] == ["Nope"]
+    for message in ("StatusNotification", "Heartbeat", "BootNotification", "DiagnosticsStatusNotification",
+                    "FirmwareStatusNotification"):
+        after = len(strict_csms.events)
+        assert strict_csms.call(CP_ID, "TriggerMessage", {"requestedMessage": message, "connectorId": 1}
+                                if message == "StatusNotification" else {"requestedMessage": message}) == {
+            "status": "Accepted"}
+        strict_csms.wait_for(message, after=after)
+        wait_idle(app)
+    sim = SimController(app.directory)
+    sim.plug_in(2)
+    sim.swipe(2, "TAG2")
+    strict_csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 2 and p["status"] == "Charging")
+    wait_idle(app)
+    after = len(strict_csms.events)
+    assert strict_csms.call(CP_ID, "Reset", {"type": "Soft"}) == {"status": "Accepted"}
+    assert strict_csms.wait_for("StopTransaction", after=after)["reason"] == "SoftReset"
+    wait_until(app.reset_done.is_set, what="the soft reset")
+    strict_csms.wait_for("BootNotification", after=after)
