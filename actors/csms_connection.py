@@ -138,7 +138,7 @@ class CsmsConnection(SupervisedActor):
         RestartOcpp: "_on_restart_ocpp",
     }
     SUBSCRIBES = (ConfigurationChanged,)
-    RECONNECT_KEYS: ClassVar[frozenset[str]] = frozenset({"authorizationkey", "websocketpinginterval"})
+    RECONNECT_KEYS: ClassVar[frozenset[str]] = frozenset({"authorizationkey", "securityprofile", "websocketpinginterval"})
     """Keys fixed per connection (Basic-auth password, websocket-client's ping thread): a change
     reconnects the link at once, after the ChangeConfiguration answer has gone."""
 

@@ -30,6 +30,10 @@ __all__ = ["EXIT_CONFIG", "EXIT_GAVE_UP", "EXIT_HARD_RESET", "main"]
 
 log = logging.getLogger("ocpp_cp")
 
+WEBSOCKET_SIGNALS = {signal.SIGUSR1: False, signal.SIGUSR2: True}
+"""``run``: SIGUSR1 takes the websocket down and keeps it down, SIGUSR2 brings it up again
+(``systemctl kill -s USR1 ocpp-cp``); only with EnableExternalWebsocketControl, else logged."""
+
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE",
@@ -45,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the charge point", description=(
-        "Run the charge point against the CSMS of its charge point config until SIGTERM/SIGINT."))
+        "Run the charge point against the CSMS of its charge point config until SIGTERM/SIGINT. "
+        "With EnableExternalWebsocketControl, SIGUSR1 disconnects the websocket (and keeps it down) "
+        "and SIGUSR2 connects it again."))
     _add_config_arguments(run)
 
     check = commands.add_parser("check-config", help="check a configuration without starting anything",
@@ -111,10 +117,14 @@ def _run_until_stopped(options: ModuleConfig, config: ChargePointConfig, duratio
     reset or a supervisor that gave up ends the process too, with their exit codes."""
     from supervisor.app import ChargePointApp  # deferred: check-config starts nothing
 
+    from messages.csms import WebsocketControl
+
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     app = ChargePointApp(options, config)
+    for signum, connect in WEBSOCKET_SIGNALS.items():  # EnableExternalWebsocketControl from a shell
+        signal.signal(signum, lambda *_, c=connect: app.directory.tell("csms", WebsocketControl(connect=c)))
     app.start()
     log.info("charge point %s started with %s EVSE(s)", config.charge_point_id, options["EvseCount"])
     waiter = threading.Thread(target=lambda: (app.finished.wait(), stop.set()), daemon=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CP_ID, wait_until
-from supervisor.cli import EXIT_CONFIG, EXIT_GAVE_UP, main
+from supervisor.cli import EXIT_CONFIG, EXIT_GAVE_UP, EXIT_HARD_RESET, main
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -74,6 +74,35 @@ def test_sigterm_stops_the_tree_and_closes_the_websocket_cleanly(csms, tmp_path)
         process.kill()
         _out, err = process.communicate()
     assert "stopping" in err
+
+
+def test_websocket_control_by_signals(csms, tmp_path):
+    process = ocpp_cp("run", "--config", str(module_config(tmp_path, csms.url, EnableExternalWebsocketControl=True)))
+    try:
+        csms.wait_for("BootNotification", timeout=20)
+        process.send_signal(signal.SIGUSR1)
+        wait_until(lambda: csms.closed, what="the websocket closed")
+        assert len(csms.connections) == 1
+        process.send_signal(signal.SIGUSR2)
+        wait_until(lambda: len(csms.connections) == 2, what="the websocket back")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        process.kill()
+        _out, err = process.communicate()
+    assert "websocket disconnect (external control)" in err
+
+
+def test_hard_reset_ends_the_process_with_its_exit_code(csms, tmp_path):
+    process = ocpp_cp("run", "--config", str(module_config(tmp_path, csms.url)))
+    try:
+        csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1, timeout=20)
+        assert csms.call(CP_ID, "Reset", {"type": "Hard"}) == {"status": "Accepted"}
+        assert process.wait(timeout=20) == EXIT_HARD_RESET
+    finally:
+        process.kill()
+        _out, err = process.communicate()
+    assert "exiting for the hard reset" in err
 
 
 def test_a_tree_that_cannot_start_escalates_with_a_clear_exit(tmp_path):
