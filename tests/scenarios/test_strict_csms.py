@@ -82,3 +82,27 @@ def test_station_management_passes_strict_validation(strict_csms, clock, make_ch
     assert strict_csms.wait_for("StopTransaction", after=after)["reason"] == "SoftReset"
     wait_until(app.reset_done.is_set, what="the soft reset")
     strict_csms.wait_for("BootNotification", after=after)
+
+
+def test_pending_boot_passes_strict_validation(strict_csms, clock, make_charge_point):
+    """OCTT TC_002 over the strict CSMS: configured and triggered while Pending, remote start
+    refused, then Accepted after the interval."""
+    from messages.csms import BootDue
+    strict_csms.set_reply(CP_ID, "BootNotification", {"status": "Pending", "interval": 10,
+                                                      "currentTime": "2026-01-01T00:00:00Z"})
+    app = make_charge_point(strict_csms.url)
+    strict_csms.wait_for("BootNotification")
+    clock.wait_for_timer(lambda m: isinstance(m, BootDue))
+    assert len(strict_csms.call(CP_ID, "GetConfiguration", {})["configurationKey"]) > 20
+    assert strict_csms.call(CP_ID, "ChangeConfiguration", {"key": "MeterValueSampleInterval", "value": "10"}) == {
+        "status": "Accepted"}
+    assert strict_csms.call(CP_ID, "RemoteStartTransaction", {"idTag": "TAG1"}) == {"status": "Rejected"}
+    assert strict_csms.call(CP_ID, "TriggerMessage", {"requestedMessage": "StatusNotification", "connectorId": 1}) == {
+        "status": "Accepted"}
+    strict_csms.wait_for("StatusNotification")
+    strict_csms.set_reply(CP_ID, "BootNotification", None)
+    after = len(strict_csms.events)
+    clock.advance(10)
+    strict_csms.wait_for("BootNotification", after=after)
+    strict_csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 0, after=after)
+    wait_idle(app)
