@@ -13,6 +13,26 @@ all, exactly as they run on a charger.
 The driver feeds the recorded inputs in order on a manual clock, advancing it timer by timer
 to each input's time and waiting until the actor system is quiet before the next one, so a
 replay runs as fast as the actors can work, not in real time.
+
+The end of a trace. The link sends one CALL at a time, in the order the calls reached it, and
+threads decide that order. In the middle of a trace that does no harm: an answer to a request
+this replay has not sent yet is held until it is sent. But a run that stopped (or was killed)
+with calls still queued never got answers to its last requests, and this replay may have sent
+one of those first, in the place of one the recording sent: its link then waits for an answer
+the trace does not have, and the calls the recording sent instead stay queued here, their
+answers held. So, once every input is fed (``_Replay._end``):
+
+- a recorded frame this replay did not send must be waiting in this replay's link queue, with
+  the same content at the same position in its stream (held answers are matched to it there,
+  whatever the link order), taking the queue in the order the link would send it;
+- a CALL this replay sent that the recording never sent is the trace's end, not a difference,
+  if no CALL sent after it here got an answer (the link stopped there) and the recorded link was
+  never idle more than END_SLACK_S after it went here (the recorded run had it queued, or on its
+  way, when it stopped: an idle link would have sent it).
+
+Everything this replay sent is compared as before, so a changed frame still shows, at the end of
+a trace too, and so does a replay whose link stops in the middle of a trace (the recorded link
+idles, or a recorded frame is not waiting here).
 """
 
 from __future__ import annotations
@@ -32,6 +52,7 @@ from actors.recorded_evse_manager import RecordedEvseManager
 from messages.csms import FrameReceived, SocketClosed, SocketOpened
 from messages.evse_manager import SessionState
 from messages.lifecycle import InjectCrash
+from messages.payload import thaw
 from messages.trace import decode_message, read_trace
 from supervisor.app import ChargePointApp
 from supervisor.config import load_charge_point_config, load_module_config
@@ -42,11 +63,17 @@ if TYPE_CHECKING:
 __all__ = ["ReplayResult", "replay_trace", "stream_of"]
 
 CONTEXT_INPUTS = 6
+"""How many inputs before a difference the report shows."""
 TIMER_SKEW_S = 0.5
 """How far a replayed timer's due time may be from the recorded firing (clocks read at other instants)."""
+END_SLACK_S = 2.0
+"""At the end of a trace: how long a call may take from the input that caused it to the link (see
+``_Replay._not_cut_short``); the recorded link idle later than that means it never had the call."""
+IDLE_GAP_S = 0.1
+"""A recorded link that sends its next CALL later than this after an answer was idle (sooner, it
+sent the next queued call in the same step)."""
 EVSE_MANAGER = "simulator"
 """Outside the replayed system: its timers are context, its messages are recorded inputs."""
-"""How many inputs before a difference the report shows."""
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
 
@@ -134,6 +161,11 @@ class _Replay:
         self.checked: dict[str, int] = defaultdict(int)  # per stream: frames compared so far
         self.held: dict[tuple[str, int], list[Any]] = {}  # answers to requests not sent yet
         self.dirty: set[str] = set()  # streams with frames not compared yet
+        self.calls: dict[str, tuple[int, float]] = {}  # id of each CALL sent -> (its place in sending order,
+        # the recorded time of the input fed when it went)
+        self.fed_at = 0.0
+        self.last_answered = -1  # the place of the last CALL this replay sent that got an answer
+        self.end_notes: list[str] = []  # what the end of the trace left unsent (for the summary)
         self.fed = 0
 
     def run(self) -> ReplayResult:
@@ -146,19 +178,22 @@ class _Replay:
                 t = float(record["t"])
                 if t > self.clock.monotonic():
                     self.clock.advance(t - self.clock.monotonic(), fire=False)
+            self.fed_at = float(record["t"])
             if self._take(record):  # expectations and context need no waiting
                 self._settle()
             problem = self._compare()
             if problem is not None:
                 return ReplayResult(False, self.fed, self._count(self.actual), problem)
         self._settle()
-        problem = self._unanswered() or self._compare(final=True)
+        problem = self._compare() or self._end()
         if problem is not None:
             return ReplayResult(False, self.fed, self._count(self.actual), problem)
         outputs = self._count(self.actual)
-        return ReplayResult(True, self.fed, outputs,
-                            [f"replay matched: {self.fed} inputs fed, {outputs} frames sent as recorded "
-                             f"in {len(self.expected)} streams"])
+        summary = (f"replay matched: {self.fed} inputs fed, {outputs} frames sent as recorded "
+                   f"in {len(self.expected)} streams")
+        if self.end_notes:
+            summary += f"; at the end of the trace {', '.join(self.end_notes)}"
+        return ReplayResult(True, self.fed, outputs, [summary])
 
     @staticmethod
     def _count(streams: dict[str, list[Any]]) -> int:
@@ -194,13 +229,6 @@ class _Replay:
             self.app.wait_quiet()
             if not self._collect():
                 return
-
-    def _unanswered(self) -> list[str] | None:
-        if not self.held:
-            return None
-        stream, index = min(self.held, key=lambda key: self.expected[key[0]][key[1]][0])
-        return self._difference(stream, index, self.expected[stream][index], None,
-                                "the recorded CSMS answered a request this replay never sent")
 
     def _take(self, record: dict[str, Any]) -> bool:
         """Note an expectation or feed an input; True when something was fed."""
@@ -257,6 +285,7 @@ class _Replay:
             self.held[(stream, index)] = frame
 
     def _answer(self, frame: list[Any], message_id: str) -> None:
+        self.last_answered = max(self.last_answered, self.calls.get(message_id, (-1, 0.0))[0])
         frame[1] = message_id
         self._deliver(FrameReceived(attempt=self.transport.attempt, text=json.dumps(frame, separators=(",", ":"))))
 
@@ -268,42 +297,152 @@ class _Replay:
             stream = stream_of(frame)
             self.actual[stream].append((_content(frame), frame[1]))
             self.dirty.add(stream)
+            if frame[0] == 2:
+                self.calls[frame[1]] = (len(self.calls), self.fed_at)
             held = self.held.pop((stream, len(self.actual[stream]) - 1), None)
             if held is not None:
                 self._answer(held, frame[1])
                 released = True
         return released
 
-    def _compare(self, *, final: bool = False) -> list[str] | None:
-        """Compare what both sides have sent since the last look; at the end, also what one
-        side sent and the other did not. The earliest difference (by recorded time) wins."""
+    def _compare(self) -> list[str] | None:
+        """Compare what both sides have sent since the last look. The earliest difference (by
+        recorded time) wins."""
         first: tuple[float, list[str]] | None = None
-        streams = set(self.expected) | set(self.actual) if final else self.dirty
-        self.dirty = set()
+        streams, self.dirty = self.dirty, set()
         for stream in streams:
             expected, actual = self.expected.get(stream, []), self.actual.get(stream, [])
-            end = max(len(expected), len(actual)) if final else min(len(expected), len(actual))
-            for index in range(self.checked[stream], end):
-                exp = expected[index] if index < len(expected) else None
-                got = actual[index] if index < len(actual) else None
-                if exp is not None and got is not None and exp[1] == got[0]:
+            for index in range(self.checked[stream], min(len(expected), len(actual))):
+                if expected[index][1] == actual[index][0]:
                     self.checked[stream] = index + 1
                     continue
-                at = exp[0] if exp is not None else float("inf")
-                if first is None or at < first[0]:
-                    first = (at, self._difference(stream, index, exp, got, ""))
+                if first is None or expected[index][0] < first[0]:
+                    first = (expected[index][0], self._difference(stream, index, expected[index], actual[index], ""))
                 break
         return first[1] if first else None
+
+    def _end(self) -> list[str] | None:
+        """Every input is fed: compare what one side sent and the other did not, by the rules of
+        the end of a trace (module docstring). The earliest difference (by recorded time) wins."""
+        queued = self._queued()
+        idle = self._last_idle()
+        first: tuple[float, list[str]] | None = None
+        waiting = unanswered = 0
+        for stream in set(self.expected) | set(self.actual) | set(queued):
+            expected, actual, waits = self.expected.get(stream, []), self.actual.get(stream, []), queued.get(stream, [])
+            for index in range(self.checked[stream], max(len(expected), len(actual) + len(waits))):
+                exp = expected[index] if index < len(expected) else None
+                sent = index < len(actual)
+                got = actual[index][0] if sent else waits[index - len(actual)] if index - len(actual) < len(waits) \
+                    else None
+                if exp is not None and exp[1] == got:
+                    waiting += not sent  # sent as recorded, or waiting here to be
+                    continue
+                if exp is None and not sent:
+                    continue  # waiting here, and the recorded run had not sent it either
+                why = self._not_cut_short(actual[index][1], idle) if exp is None else ""
+                if why is None:
+                    unanswered += 1
+                    continue
+                if not sent and (stream, index) in self.held:
+                    why = "the recorded CSMS answered a request this replay never sent"
+                at = exp[0] if exp is not None else float("inf")
+                if first is None or at < first[0]:
+                    shown = None if got is None else (got, "") if sent else (got, "queued")
+                    first = (at, self._difference(stream, index, exp, shown, why))
+                break
+        if first is not None:
+            return first[1]
+        notes = [(waiting, "recorded frame(s) were still queued in this replay's link"),
+                 (unanswered, "request(s) this replay sent had no recorded answer")]
+        self.end_notes = [f"{count} {what}" for count, what in notes if count]
+        return None
+
+    def _not_cut_short(self, message_id: str, idle: float) -> str | None:
+        """None if a frame this replay sent, which the recording never sent, is the trace's end:
+        a CALL after which no CALL sent here got an answer (this replay's link stopped there), and
+        the recorded run may have had it queued till it stopped, as its link was never idle long
+        after this call went here (an idle link would have sent it). Else why it is a difference."""
+        if message_id not in self.calls:
+            return ""
+        place, fed_at = self.calls[message_id]
+        if place <= self.last_answered:
+            return "the recording never sent this request, and this replay's link went on after it"
+        if idle > fed_at + END_SLACK_S:
+            return (f"the recording never sent this request, though its link was idle till t={idle:.3f} s, "
+                    f"after this one went here at t={fed_at:.3f} s")
+        return None
+
+    def _last_idle(self) -> float:
+        """When the recorded run's link was last seen idle: connected, nothing in flight, and it
+        sent no CALL at once (within IDLE_GAP_S) after an answer or an opening. The end of such
+        a stretch counts: the next CALL it sent, or the last record. -inf if never."""
+        last = float("-inf")
+        following: dict[str, Any] | None = None  # the next record of the link's own sending, or a close
+        for record in reversed(self.records):
+            kind = _frame_kind(record) if record["k"] in ("in", "out") else None
+            if record["k"] == "open" or (record["k"] == "in" and kind in (3, 4)):
+                if following is None:  # idle till the end
+                    last = max(last, float(self.records[-1]["t"]))
+                elif following["k"] != "out":  # an answer to nothing, or a close: idle till then
+                    last = max(last, float(following["t"]))
+                elif float(following["t"]) - float(record["t"]) > IDLE_GAP_S:  # idle till a new call came
+                    last = max(last, float(following["t"]))
+            if record["k"] in ("open", "close") or (record["k"] == "in" and kind in (3, 4)) \
+                    or (record["k"] == "out" and kind == 2):
+                following = record  # CSMS CALLs and our answers to them are not the link's own
+        return last
+
+    def _queued(self) -> dict[str, list[list[Any]]]:
+        """The calls waiting in this replay's link, per stream, in the order the link would send
+        them and as it would send them (transaction ids mapped, held StartTransaction answers
+        included). Read from the link actor itself: the system is quiet, so nothing moves."""
+        ref = self.app.ref("csms")
+        link = getattr(ref, "_actor_weakref", lambda: None)()  # no message asks the link for its queue
+        queue = getattr(link, "_queue", None)
+        if queue is None:
+            return {}  # nothing counts as waiting here: every recorded frame not sent is a difference
+        ids = dict(queue.transaction_ids)
+        heads = [deque(queue.transactional), deque(queue.normal)]
+        now = self.clock.monotonic()
+        waiting: dict[str, list[list[Any]]] = defaultdict(list)
+        while any(heads):
+            ready_at = max(now, min(q[0].not_before for q in heads if q))
+            out = min((q[0] for q in heads if q and q[0].not_before <= ready_at), key=lambda o: o.seq)
+            now = ready_at
+            next(q for q in heads if q and q[0] is out).popleft()
+            payload = thaw(out.call.payload)
+            local = payload.get("transactionId") if isinstance(payload, dict) else None
+            if isinstance(local, int) and local < 0 and local in ids:
+                payload["transactionId"] = ids[local]
+            frame = [2, "", out.call.action, payload]
+            stream = stream_of(frame)
+            held = self.held.get((stream, len(self.actual[stream]) + len(waiting[stream])))
+            if (out.call.action == "StartTransaction" and out.call.local_transaction_id is not None and held
+                    and held[0] == 3 and isinstance(held[2], dict) and isinstance(held[2].get("transactionId"), int)):
+                ids[out.call.local_transaction_id] = held[2]["transactionId"]
+            waiting[stream].append(_content(frame))
+        return waiting
 
     def _difference(self, stream: str, index: int, expected: tuple[float, list[Any], str] | None,
                     got: tuple[list[Any], str] | None, why: str) -> list[str]:
         where = f"t={expected[0]:.3f} s" if expected else "at the end"
         lines = [f"first difference: {stream}, frame {index + 1}, {where}" + (f": {why}" if why else "")]
         lines.append(f"  expected: {json.dumps(expected[1]) if expected else '(nothing more)'}")
-        lines.append(f"  got:      {json.dumps(got[0]) if got else '(nothing)'}")
+        lines.append(f"  got:      {json.dumps(got[0]) if got else '(nothing)'}"
+                     + (" (still queued in this replay's link)" if got and got[1] == "queued" else ""))
         lines.append("  inputs just before:")
         lines.extend(f"    {line}" for line in self.inputs)
         return lines
+
+
+def _frame_kind(record: dict[str, Any]) -> int | None:
+    """2 (CALL), 3 (CALLRESULT) or 4 (CALLERROR) for a frame record; None otherwise."""
+    try:
+        frame = json.loads(record["frame"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return frame[0] if isinstance(frame, list) and frame and frame[0] in (2, 3, 4) else None
 
 
 def _describe(record: dict[str, Any]) -> str:

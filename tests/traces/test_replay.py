@@ -100,6 +100,27 @@ def test_a_changed_csms_answer_shows_where_its_id_is_used(recorded_run, tmp_path
     assert "MeterValues" in result.report[1] or "StopTransaction" in result.report[1]
 
 
+def test_a_request_the_recording_never_sent_in_the_middle_is_a_difference(recorded_run, tmp_path):
+    """The replay's Authorize for TAG2 has no recorded answer (deleted here, with its request), so
+    its link waits from there on, as it may at the end of a trace; in the middle of one that is
+    a difference all the same."""
+    trace = read_trace(recorded_run)
+    edited = tmp_path / "edited"
+    writer = TraceWriter(edited, {k: v for k, v in trace.header.items() if k not in ("kind", "version", "segment")})
+    authorize = None
+    for record in trace.records:
+        frame = json.loads(record["frame"]) if record["k"] in ("in", "out") else None
+        if frame and frame[0] == 2 and frame[2] == "Authorize" and frame[3] == {"idTag": "TAG2"}:
+            authorize = frame[1]
+        if not (frame and frame[1] == authorize):
+            writer.write(record)
+    writer.close()
+    assert authorize is not None
+    result = replay_trace(edited)
+    assert not result.matched
+    assert result.report[0].startswith("first difference: ")
+
+
 def test_a_truncated_trace_is_read_to_its_last_whole_record(recorded_run):
     segment = sorted(recorded_run.glob("*.cptrace"))[-1]
     data = segment.read_bytes()
