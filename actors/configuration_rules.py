@@ -152,8 +152,8 @@ REBOOT_REQUIRED_FLAG = "x-rebootRequired"
 FEATURE_PROFILES = ("Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation",
                     "SmartCharging", "RemoteTrigger")
 """The OCPP 1.6 feature profiles, in the specification's order."""
-IMPLEMENTED_FEATURE_PROFILES = frozenset({"Core", "LocalAuthListManagement", "Reservation", "RemoteTrigger"})
-"""What works in this code base. Add SmartCharging / FirmwareManagement when they do."""
+IMPLEMENTED_FEATURE_PROFILES = frozenset({"Core", "LocalAuthListManagement", "Reservation", "RemoteTrigger", "SmartCharging"})
+"""What works in this code base. Add FirmwareManagement when it does."""
 ALWAYS_SUPPORTED_FEATURE_PROFILES = frozenset({"Core", "RemoteTrigger"})
 """Implemented profiles that need no declaration in Core.SupportedFeatureProfiles."""
 PROFILES_NEEDING_THEIR_OBJECT = frozenset({"LocalAuthListManagement", "SmartCharging"})

@@ -310,7 +310,8 @@ class Evse(SupervisedActor):
         self._tx = replace(record, local_id=begun.local_id)
         self._tx_meter_values = []
         self._adopt(start, begun.queue_id, local_transaction_id=begun.local_id)
-        self.publish(OcppTransactionEvent(event="Started", evse_id=self.evse_id, session_id=record.session_id))
+        self.publish(OcppTransactionEvent(event="Started", evse_id=self.evse_id, session_id=record.session_id,
+                                          timestamp=started))
         if record.reservation_id is not None:
             self.tell(self._auth, ReservationUsed(reservation_id=record.reservation_id))
         self._start_sampling()
@@ -348,7 +349,7 @@ class Evse(SupervisedActor):
             id_tag=id_tag, stop_call=stop))
         self._adopt(stop, queued.queue_id)
         self.publish(OcppTransactionEvent(event="Ended", evse_id=self.evse_id, session_id=tx.session_id,
-                                          transaction_id=tx.transaction_id))
+                                          timestamp=at, transaction_id=tx.transaction_id))
 
     def _on_session_finished(self) -> None:
         self._session_id = ""
@@ -385,7 +386,7 @@ class Evse(SupervisedActor):
         self._ask(self._persistence, SetTransactionId(session_id=tx.session_id, transaction_id=transaction_id))
         self._tx = replace(tx, transaction_id=transaction_id)
         self.publish(OcppTransactionEvent(event="Updated", evse_id=self.evse_id, session_id=tx.session_id,
-                                          transaction_id=transaction_id))
+                                          timestamp=self.ctx.clock.now(), transaction_id=transaction_id))
         status = msg.payload["idTagInfo"]["status"]  # type: ignore[index]
         if status != "Accepted" and not tx.stopped:
             self.log.warning("transaction %d not accepted for %s: %s", transaction_id, tx.id_tag, status)

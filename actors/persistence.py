@@ -48,6 +48,10 @@ from messages.persistence import (
     TransactionBegun,
     UserConfigWriteFailed,
     WriteUserConfigKey,
+    ChargingProfilesReply,
+    GetChargingProfiles,
+    ReplaceChargingProfiles,
+    StoredChargingProfile,
     CloseTransaction,
     EndTransaction,
     GetAvailability,
@@ -142,6 +146,14 @@ MIGRATIONS: tuple[str, ...] = (
         expiry TEXT NOT NULL
     );
     """,
+    # 5: installed charging profiles (SmartCharging), as the CSMS sent them (OCPP JSON).
+    """
+    CREATE TABLE charging_profile (
+        profile_id INTEGER PRIMARY KEY,
+        connector_id INTEGER NOT NULL,
+        profile TEXT NOT NULL
+    );
+    """,
 )
 """Schema migrations in order; migration N brings ``user_version`` from N-1 to N. Append only."""
 
@@ -193,6 +205,8 @@ class Persistence(SupervisedActor):
         StoreReservation: "_on_store_reservation",
         DeleteReservation: "_on_delete_reservation",
         WriteUserConfigKey: "_on_write_user_config_key",
+        GetChargingProfiles: "_on_get_charging_profiles",
+        ReplaceChargingProfiles: "_on_replace_charging_profiles",
     }
 
     def started(self) -> None:
@@ -366,4 +380,20 @@ class Persistence(SupervisedActor):
         except ConfigError as exc:
             self.log.error("cannot write the user config: %s", exc)
             return UserConfigWriteFailed(reason=str(exc))
+        return Stored()
+
+    def _on_get_charging_profiles(self, _msg: GetChargingProfiles) -> ChargingProfilesReply:
+        rows = self._db.execute("SELECT connector_id, profile FROM charging_profile ORDER BY profile_id").fetchall()
+        return ChargingProfilesReply(profiles=tuple(
+            StoredChargingProfile(connector_id=connector, profile=freeze(json.loads(text)))  # type: ignore[arg-type]
+            for connector, text in rows))
+
+    def _on_replace_charging_profiles(self, msg: ReplaceChargingProfiles) -> Stored:
+        with self._transaction():
+            self._db.executemany("DELETE FROM charging_profile WHERE profile_id = ?",
+                                 [(profile_id,) for profile_id in msg.deleted])
+            self._db.executemany(
+                "INSERT OR REPLACE INTO charging_profile (profile_id, connector_id, profile) VALUES (?, ?, ?)",
+                [(int(p.profile["chargingProfileId"]), p.connector_id, json.dumps(thaw(p.profile)))  # type: ignore[call-overload]
+                 for p in msg.added])
         return Stored()

@@ -6,7 +6,8 @@ actor answers the queries the Evse actors make (GetSessionState) with the record
 in the order they were given. Commands the charge point sends it are noted, not acted on:
 what they caused is already in the trace.
 
-Answers (ask): GetSessionState → SessionState. Accepts (tell): every evse_manager command.
+Answers (ask): GetSessionState → SessionState. Accepts (tell): every evse_manager command, and
+the system and external_energy_limits commands the simulator also takes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections import defaultdict, deque
 from typing import TYPE_CHECKING, ClassVar
 
 from actors.base import SupervisedActor
+from messages.smart_charging import ExternalLimits
+from messages.system import SystemReset
 from messages.evse_manager import (
     CancelReserve,
     EnableDisable,
@@ -37,8 +40,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RecordedEvseManager"]
 
-_COMMANDS = (CancelReserve, EnableDisable, ForceUnlock, PauseCharging, ProvideToken, Reserve, ResumeCharging,
-             SimCommand, StopTransactionCommand, TokenValidated)
+_COMMANDS = (CancelReserve, EnableDisable, ExternalLimits, ForceUnlock, PauseCharging, ProvideToken, Reserve,
+             ResumeCharging, SimCommand, StopTransactionCommand, SystemReset, TokenValidated)
 
 
 class RecordedEvseManager(SupervisedActor):

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from actors.base import SupervisedActor
+from actors.smart_charging_logic import convert_schedule, limit_at
+from messages.charging_profiles import StationSettings
+from messages.smart_charging import ExternalLimits
 from messages.system import SystemReset
 from messages.evse_manager import (
     CancelReserve,
@@ -45,8 +48,10 @@ from messages.evse_manager import (
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from datetime import datetime
 
     from actors.base import ActorContext
+    from messages.charging_profiles import CompositeSchedule
     from actors.clock import TimerHandle
 
 __all__ = ["MeterTick", "PluginTimedOut", "Simulator"]
@@ -54,6 +59,7 @@ __all__ = ["MeterTick", "PluginTimedOut", "Simulator"]
 VOLTAGE_V = 230.0
 MAX_CURRENT_A = 16.0
 """A 3-phase 11 kW charger."""
+MAX_POWER_W = 3 * VOLTAGE_V * MAX_CURRENT_A
 INOPERATIVE = "evse_manager/Inoperative"
 
 
@@ -93,6 +99,10 @@ class _Evse:
     unlocks: int = 0
     reservation: Reserve | None = None
     """The reservation holding this EVSE, if any."""
+    limits: CompositeSchedule | None = None
+    """Its external_energy_limits, in W (None: no limit given)."""
+    limit_w: float = MAX_POWER_W
+    """The limit in force now (re-read at every meter tick)."""
 
     def may_use(self, id_tag: str, parent_tag: str = "") -> bool:
         """Anyone, unless reserved: then only the reserved token, or one of the same group."""
@@ -102,7 +112,11 @@ class _Evse:
 
     @property
     def power_w(self) -> float:
-        return 3 * VOLTAGE_V * MAX_CURRENT_A if self.charging else 0.0
+        return min(MAX_POWER_W, self.limit_w) if self.charging else 0.0
+
+    def follow_limits(self, now: datetime) -> None:
+        limit = limit_at(self.limits, now) if self.limits is not None else None
+        self.limit_w = MAX_POWER_W if limit is None else max(limit, 0.0)
 
 
 class Simulator(SupervisedActor):
@@ -120,6 +134,7 @@ class Simulator(SupervisedActor):
         GetSessionState: "_on_get_session_state",
         Reserve: "_on_reserve",
         CancelReserve: "_on_cancel_reserve",
+        ExternalLimits: "_on_external_limits",
         SystemReset: "_on_system_reset",
         MeterTick: "_on_meter_tick",
         PluginTimedOut: "_on_plugin_timed_out",
@@ -164,7 +179,7 @@ class Simulator(SupervisedActor):
         self.tell(f"evse/{evse.evse_id}", MeterReading(
             evse_id=evse.evse_id, timestamp=self.ctx.clock.now(), energy_wh=evse.energy_wh,
             power_w=evse.power_w, current_a=(per_phase,) * 3, voltage_v=(VOLTAGE_V,) * 3,
-            offered_current_a=MAX_CURRENT_A if evse.session_id else None))
+            offered_current_a=min(MAX_POWER_W, evse.limit_w) / 3 / VOLTAGE_V if evse.session_id else None))
 
     def _start_session(self, evse: _Evse, reason: str) -> None:
         evse.session_id = str(uuid.uuid4())
@@ -380,6 +395,13 @@ class Simulator(SupervisedActor):
             evse.reservation = None
             self._emit(evse, SessionEventType.RESERVATION_END, reservation_id=msg.reservation_id)
 
+    def _on_external_limits(self, msg: ExternalLimits) -> None:
+        """external_energy_limits: the EVSE charges at most at its schedule's limit from now on."""
+        evse = self._evses[msg.evse_id]
+        evse.limits = convert_schedule(msg.schedule, "W", StationSettings.from_config(
+            self.ctx.config.get, len(self._evses)))
+        evse.follow_limits(self.ctx.clock.now())
+
     def _on_system_reset(self, msg: SystemReset) -> None:
         """The system interface's reset: a real charger reboots here; the simulated hardware
         goes when the process exits."""
@@ -400,5 +422,6 @@ class Simulator(SupervisedActor):
         for evse in self._evses.values():
             if evse.charging:
                 evse.energy_wh += evse.power_w * elapsed / 3600
+            evse.follow_limits(self.ctx.clock.now())
             if evse.session_id:
                 self._publish_meter(evse)

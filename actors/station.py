@@ -11,7 +11,8 @@ RegistrationChanged (published), CallResultReceived / CallFailed, SecurityEvent 
 charger's, sent on as SecurityEventNotification when critical). Answers (ask):
 ChangeAvailabilityCommand → AvailabilityChangeResult.
 Emits: SendCallResult / SendCall(StatusNotification, triggered status notifications) and
-TriggerLinkMessage to the CSMS connection, ProvideToken to the EVSE manager, RequestStop /
+TriggerLinkMessage to the CSMS connection, ProvideToken to the EVSE manager, InstallTxProfile
+(the TxProfile of a RemoteStartTransaction) to the SchedulePublisher, RequestStop /
 CallReceived / ApplyAvailability / TriggerReport (ask) to the Evses."""
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from messages.csms import (
 )
 from messages.evse_manager import ProvideToken
 from messages.provided import AvailabilityChangeResult, ChangeAvailabilityCommand, SecurityEvent
+from messages.smart_charging import InstallTxProfile
 from messages.persistence import GetAvailability, StoreAvailability
 from messages.station import ApplyAvailability, EvseStateChanged, GetEvseState, RequestStop, TriggerReport
 
@@ -80,10 +82,11 @@ class Station(SupervisedActor):
     }
 
     def __init__(self, ctx: ActorContext, name: str, *, evse_count: int, csms: str = "csms",
-                 persistence: str = "persistence", evse_manager: str = "simulator") -> None:
+                 persistence: str = "persistence", evse_manager: str = "simulator",
+                 schedules: str = "schedule_publisher") -> None:
         super().__init__(ctx, name)
         self._evse_count = evse_count
-        self._csms, self._persistence, self._manager = csms, persistence, evse_manager
+        self._csms, self._persistence, self._manager, self._schedules = csms, persistence, evse_manager, schedules
         self._evses: dict[int, EvseStateChanged] = {}
         self._operative = True
         self._registered = False
@@ -155,6 +158,8 @@ class Station(SupervisedActor):
         if not usable or not self._operative:
             return {"status": "Rejected"}
         prevalidated = not self.ctx.config.get("AuthorizeRemoteTxRequests", False)
+        if profile is not None:  # installed before the token: the transaction starts under it
+            self.tell(self._schedules, InstallTxProfile(connector_id=usable[0], profile=profile))  # type: ignore[arg-type]
         self.tell(self._manager, ProvideToken(id_tag=str(msg.payload["idTag"]), connectors=usable,
                                               prevalidated=prevalidated))
         return {"status": "Accepted"}

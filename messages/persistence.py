@@ -43,6 +43,10 @@ __all__ = [
     "Stored",
     "TransactionBegun",
     "TransactionRecord",
+    "ChargingProfilesReply",
+    "GetChargingProfiles",
+    "ReplaceChargingProfiles",
+    "StoredChargingProfile",
     "UserConfigWriteFailed",
     "WriteUserConfigKey",
 ]
@@ -342,3 +346,32 @@ class UserConfigWriteFailed:
     """Reply: the user config could not be written; nothing changed on disk."""
 
     reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredChargingProfile:
+    """An installed charging profile: its connector and the csChargingProfiles object as sent."""
+
+    connector_id: int
+    profile: Payload
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetChargingProfiles:
+    """Request (ask → :class:`ChargingProfilesReply`): every installed charging profile."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChargingProfilesReply:
+    """Reply: the installed profiles, in the order they were first stored."""
+
+    profiles: tuple[StoredChargingProfile, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceChargingProfiles:
+    """Request (ask → :class:`Stored`): in one transaction, delete the profiles with these ids
+    and store (or overwrite, by id) the added ones."""
+
+    deleted: tuple[int, ...] = ()
+    added: tuple[StoredChargingProfile, ...] = ()

@@ -127,4 +127,6 @@ class OcppTransactionEvent:
     event: str
     evse_id: int
     session_id: str
+    timestamp: datetime
+    """When it happened: for Started, the transaction's start (Relative charging profiles count from it)."""
     transaction_id: int | None = None

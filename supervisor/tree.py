@@ -18,6 +18,7 @@ from actors.csms_connection import CsmsConnection
 from actors.data_transfer import DataTransfer
 from actors.evse import Evse
 from actors.persistence import Persistence
+from actors.schedule_publisher import SchedulePublisher
 from actors.simulator import Simulator
 from actors.station import Station
 from supervisor.reset import ResetSequence
@@ -34,6 +35,9 @@ __all__ = ["FLAGS", "ROUTES", "boot_notification_payload", "child_specs"]
 ROUTES: Mapping[str, str] = {
     "GetConfiguration": "configuration",
     "ChangeConfiguration": "configuration",
+    "SetChargingProfile": "schedule_publisher",
+    "ClearChargingProfile": "schedule_publisher",
+    "GetCompositeSchedule": "schedule_publisher",
     "Reset": "reset",
     "TriggerMessage": "station",
     "RemoteStartTransaction": "station",
@@ -86,6 +90,7 @@ def child_specs(ctx: ActorContext, *, evse_manager: tuple[type[SupervisedActor],
         ("station", Station, {"evse_count": evse_count}),
         ("reset", ResetSequence, {"evse_count": evse_count}),
         *((f"evse/{i}", Evse, {"evse_id": i}) for i in range(1, evse_count + 1)),
+        ("schedule_publisher", SchedulePublisher, {"evse_count": evse_count}),
         ("data_transfer", DataTransfer, {}),
         ("csms", CsmsConnection, {"routes": ROUTES,
                                   "boot_payload": boot_notification_payload(ctx.config)}),
