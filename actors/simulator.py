@@ -157,6 +157,7 @@ class Simulator(SupervisedActor):
         self._meter_interval = meter_interval
         self._auth = auth
         self._last_tick = 0.0
+        self._settings: tuple[object, StationSettings] | None = None
 
     def started(self) -> None:
         self._last_tick = self.ctx.clock.monotonic()
@@ -398,9 +399,15 @@ class Simulator(SupervisedActor):
     def _on_external_limits(self, msg: ExternalLimits) -> None:
         """external_energy_limits: the EVSE charges at most at its schedule's limit from now on."""
         evse = self._evses[msg.evse_id]
-        evse.limits = convert_schedule(msg.schedule, "W", StationSettings.from_config(
-            self.ctx.config.get, len(self._evses)))
+        evse.limits = convert_schedule(msg.schedule, "W", self._station_settings())
         evse.follow_limits(self.ctx.clock.now())
+
+    def _station_settings(self) -> StationSettings:
+        """SupplyVoltage and the default phases, read again only when the config changed."""
+        config = self.ctx.config.current
+        if self._settings is None or self._settings[0] is not config:
+            self._settings = (config, StationSettings.from_config(config.get, len(self._evses)))
+        return self._settings[1]
 
     def _on_system_reset(self, msg: SystemReset) -> None:
         """The system interface's reset: a real charger reboots here; the simulated hardware

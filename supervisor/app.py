@@ -6,6 +6,7 @@ system; tests only swap in a manual clock.
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import threading
@@ -97,6 +98,7 @@ class ChargePointApp:
             self._supervisor.ask(Ping(), timeout=timeout)
         except pykka.ActorDeadError:
             pass  # it gave up while starting; gave_up says why
+        gc.freeze()  # what start-up built lives as long as the process: full collections need not scan it
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the tree in reverse order (the CSMS link closes first); a reset that has not
