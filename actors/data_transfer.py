@@ -120,7 +120,7 @@ class DataTransfer(SupervisedActor):
         ConfigurationChanged: "_on_configuration_changed",
         EvseStateChanged: "_on_evse_state",
     }
-    SUBSCRIBES = (ConnectionChanged, ConfigurationChanged)
+    SUBSCRIBES = (ConnectionChanged, ConfigurationChanged, EvseStateChanged)
     """EvseStateChanged too, but from :meth:`started`: the Evses start (and publish) before us,
     and a subscription from the tree would log a miss for every one of them at every start."""
     PRICING: ClassVar[Mapping[str, str]] = {
@@ -137,7 +137,6 @@ class DataTransfer(SupervisedActor):
         self._online = False
 
     def started(self) -> None:
-        self.ctx.directory.subscribe(EvseStateChanged, self.name)  # what we missed, _find asks for
         if self._pricing and self.ctx.directory.get(self._csms) is not None:  # a restart: the link may be up
             try:
                 self._online = self.ctx.directory.ask(self._csms, GetLinkStats(), timeout=ASK_TIMEOUT_S).connected

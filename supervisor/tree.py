@@ -2,9 +2,10 @@
 CSMS operation.
 
 Start order: Persistence first (everyone rebuilds from it), the simulated hardware (the EVSE
-manager), then the domain actors, and the CSMS connection last, when everything it routes to
-is up. Stop order is the reverse, so
-the link closes first and nothing arrives for actors that are gone.
+manager), then the domain actors, those that listen to the EVSEs' events before the EVSEs
+(an EVSE publishes while it rebuilds), and the CSMS connection last, when everything it
+routes to is up. Stop order is the reverse, so the link closes first and nothing arrives for
+actors that are gone.
 """
 
 from __future__ import annotations
@@ -89,9 +90,9 @@ def child_specs(ctx: ActorContext, *, evse_manager: tuple[type[SupervisedActor],
         ("auth", Auth, {}),
         ("station", Station, {"evse_count": evse_count}),
         ("reset", ResetSequence, {"evse_count": evse_count}),
-        *((f"evse/{i}", Evse, {"evse_id": i}) for i in range(1, evse_count + 1)),
         ("schedule_publisher", SchedulePublisher, {"evse_count": evse_count}),
         ("data_transfer", DataTransfer, {}),
+        *((f"evse/{i}", Evse, {"evse_id": i}) for i in range(1, evse_count + 1)),
         ("csms", CsmsConnection, {"routes": ROUTES,
                                   "boot_payload": boot_notification_payload(ctx.config)}),
     ]
