@@ -3,34 +3,49 @@
 Owns the websocket, the framing, the durable queue of outgoing CALLs (one in flight,
 retries, the ids of transactions started offline; see :mod:`actors.call_queue`), call
 timeouts, reconnect back-off, registration (BootNotification) and Heartbeat, and the
-message log. It owns no
-domain state: CSMS CALLs go to the actor named in ``routes``; answers go back to whoever
-sent the CALL.
+message log. It owns no domain state: CSMS CALLs go to the actor named in ``routes``;
+answers go back to whoever sent the CALL.
+
+The actor does the I/O and the timing; plain modules beside it hold the rest:
+:mod:`actors.link_settings` (URL, credentials, ping, reconnect wait),
+:mod:`actors.incoming_calls` (reading frames, routing CSMS CALLs, the CALLs we still owe an
+answer), :mod:`actors.call_outcomes` (what the sender of a CALL is told),
+:mod:`actors.durable_call_queue` (the queue and the Persistence messages that keep its
+durable copy), :mod:`actors.registration` (boot and heartbeat intervals) and
+:mod:`actors.link_counters` (GetLinkStats).
 
 Accepts (tell): SendCall, AdoptQueuedCall, SendCallResult, SendCallError, TriggerLinkMessage,
 WebsocketControl, ConfigurationChanged (published), and its edge inputs SocketOpened,
-FrameReceived, SocketClosed, ConnectDue, BootDue, HeartbeatDue, CallTimedOut, AnswerOverdue,
-QueueDue. Answers (ask): GetLinkStats → LinkStats; StopOcpp / RestartOcpp → OcppControlDone.
-Emits: CallResultReceived / CallFailed (tell, to the sender), CallReceived (tell, to the
-owner), RegistrationChanged and ConnectionChanged (published).
+FrameReceived, SocketClosed, ConnectDue, ConnectTimedOut, BootDue, HeartbeatDue,
+CallTimedOut, AnswerOverdue, QueueDue. Answers (ask): GetLinkStats → LinkStats; StopOcpp /
+RestartOcpp → OcppControlDone. Emits: CallResultReceived / CallFailed (tell, to the sender),
+CallReceived (tell, to the owner), RegistrationChanged and ConnectionChanged (published).
 """
 
 from __future__ import annotations
 
-import base64
-from dataclasses import replace
 import time
 import uuid
-from collections import deque
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pykka
 
-from actors.backoff import reconnect_delay
-from actors.call_queue import TRANSACTIONAL, CallQueue, Outgoing, retry_delay, thin_meter_values
 from actors.base import SupervisedActor
-from actors.evse_logic import parse_iso
+from actors.call_outcomes import answer_failure, call_failed, given_up
+from actors.call_queue import TRANSACTIONAL, Outgoing, retry_delay, thin_meter_values
+from actors.durable_call_queue import DurableCallQueue
+from actors.incoming_calls import (
+    AnswerAtOnce,
+    DropUnregistered,
+    MalformedFrame,
+    UnansweredCalls,
+    read_frame,
+    route_call,
+)
+from actors.link_counters import LinkCounters
+from actors.link_settings import auth_headers, charge_point_url, ping_interval, reconnect_wait
 from actors.message_log import MessageLog
+from actors.registration import boot_retry_after_failure, read_boot_answer
 from actors.transport import WebSocketTransport
 from messages.configuration import ConfigurationChanged
 from messages.csms import (
@@ -60,22 +75,9 @@ from messages.csms import (
     TriggerLinkMessage,
     WebsocketControl,
 )
-from messages.frames import (
-    CallErrorFrame,
-    CallFrame,
-    CallResultFrame,
-    FrameError,
-    decode,
-    encode_call,
-    encode_call_error,
-    encode_call_result,
-    redact,
-    validate_call,
-)
-from messages.payload import thaw
-from messages.persistence import DequeueCall, EnqueueCall, GetQueue, MapTransactionId, RecordAttempt
+from messages.frames import CallFrame, CallResultFrame, encode_call, encode_call_error, encode_call_result, redact
 from messages.provided import OcppControlDone, RestartOcpp, StopOcpp
-from messages.validation import SchemaViolation, validate_response
+from messages.validation import SchemaViolation
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -83,33 +85,19 @@ if TYPE_CHECKING:
     from actors.base import ActorContext
     from actors.clock import TimerHandle
     from actors.transport import Connection
-    from messages.frames import Frame
+    from messages.frames import CallErrorFrame
 
-__all__ = ["CsmsConnection", "charge_point_url"]
+__all__ = ["CsmsConnection"]
 
 CALL_TIMEOUT_S = 30.0
 """How long a CALL may wait for its answer (libocpp: 30 s, not configurable in 1.6)."""
 ANSWER_TIMEOUT_S = 10.0
 """How long the owner of a CSMS CALL may take before we answer InternalError for it."""
-BOOT_RETRY_S = 60
-"""Retry interval for BootNotification when the CSMS gives none (interval 0) or fails."""
 CONNECT_TIMEOUT_S = 10.0
 """A handshake that takes longer is abandoned (the CSMS, or something on the way, swallowed it)."""
-RTT_SAMPLES = 4096
 PERSISTENCE_TIMEOUT_S = 10.0
 DEFAULT_QUEUE_THRESHOLD = 200_000
 """MessageQueueSizeThreshold when the config has none (libocpp's default)."""
-
-# While Pending, the CSMS may configure us but not start or stop charging (OCPP 1.6 §4.2).
-_REFUSED_WHILE_PENDING = frozenset({"RemoteStartTransaction", "RemoteStopTransaction"})
-
-
-def charge_point_url(central_system_uri: str, charge_point_id: str) -> str:
-    """CentralSystemURI + ChargePointId, the id appended exactly once."""
-    base = central_system_uri.rstrip("/")
-    if base.endswith("/" + charge_point_id):
-        return base
-    return f"{base}/{charge_point_id}"
 
 
 class CsmsConnection(SupervisedActor):
@@ -146,7 +134,6 @@ class CsmsConnection(SupervisedActor):
                  boot_payload: Mapping[str, Any],
                  persistence: str = "persistence") -> None:
         super().__init__(ctx, name)
-        self._persistence = persistence
         self._routes = routes
         self._boot_payload = dict(boot_payload)
         cfg = ctx.config
@@ -158,22 +145,20 @@ class CsmsConnection(SupervisedActor):
         self._connected = False
         self._ever_connected = False
         self._registration = Registration.UNKNOWN
-        self._queue = CallQueue()
+        self._queue = DurableCallQueue(
+            lambda message: ctx.directory.ask(persistence, message, timeout=PERSISTENCE_TIMEOUT_S))
         self._in_flight: Outgoing | None = None
         self._resume_at = 0.0
         self._queue_timer: TimerHandle | None = None
         self._connect_timer: TimerHandle | None = None
-        self._unanswered: dict[str, tuple[str, TimerHandle]] = {}
+        self._unanswered = UnansweredCalls()
         self._boot_timer: TimerHandle | None = None
         self._heartbeat_timer: TimerHandle | None = None
         self._heartbeat_s = 0
         self._held_down = False
         """Disconnected on purpose (WebsocketControl): no reconnect until told to connect."""
         self._reconnect_at_once = False
-        self._connects = 0
-        self._calls_sent = 0
-        self._results = 0
-        self._rtts: deque[float] = deque(maxlen=RTT_SAMPLES)
+        self._counters = LinkCounters()
         self._log_file: MessageLog | None = None
         self._stopping = False
 
@@ -182,7 +167,8 @@ class CsmsConnection(SupervisedActor):
     def started(self) -> None:
         self._log_file = MessageLog(self.ctx.options["MessageLogPath"], self.ctx.config.charge_point_id,
                                     self.ctx.clock)
-        self._reload_queue()
+        if self._queue.reload(keep_normal=bool(self.ctx.config.get("QueueAllMessages", False))):
+            self.log.info("%d queued call(s) from before the restart", len(self._queue))
         delay_ms = int(self.ctx.options["DelayOcppStart"])
         if delay_ms > 0:
             self.after(delay_ms / 1000, ConnectDue())
@@ -202,11 +188,7 @@ class CsmsConnection(SupervisedActor):
         self._attempt += 1
         attempt, me = self._attempt, self.actor_ref
         cfg = self.ctx.config
-        headers = []
-        if int(cfg.get("SecurityProfile", 0)) >= 1:
-            key = str(cfg.get("AuthorizationKey", ""))
-            token = base64.b64encode(f"{cfg.charge_point_id}:{key}".encode()).decode()
-            headers.append(f"Authorization: Basic {token}")
+        headers = auth_headers(cfg.charge_point_id, cfg.get)
 
         def deliver(message: object) -> None:
             try:
@@ -215,7 +197,7 @@ class CsmsConnection(SupervisedActor):
                 pass  # we are stopping; the socket thread just ends
 
         self._conn = self._transport.open(self._url, attempt=attempt, headers=headers, deliver=deliver,
-                                          ping_interval=int(cfg.get("WebSocketPingInterval", 0) or 0))
+                                          ping_interval=ping_interval(cfg.get))
         self._connect_timer = self.after(CONNECT_TIMEOUT_S, ConnectTimedOut(attempt=attempt))
 
     def _on_connect_timed_out(self, msg: ConnectTimedOut) -> None:
@@ -283,7 +265,7 @@ class CsmsConnection(SupervisedActor):
         self.ctx.trace.record("open")
         self._connected = True
         self.ctx.clock.cancel(self._connect_timer)
-        self._connects += 1
+        self._counters.connects += 1
         self._failed_attempts = 0
         self.log.info("connected to %s (%s)", self._url, msg.subprotocol)
         self.publish(ConnectionChanged(connected=True, reconnect=self._ever_connected))
@@ -318,13 +300,7 @@ class CsmsConnection(SupervisedActor):
             self._connect()
             return
         self._failed_attempts += 1
-        cfg = self.ctx.config
-        delay = reconnect_delay(
-            self._failed_attempts,
-            wait_minimum=float(cfg.get("RetryBackoffWaitMinimum", 3)),
-            random_range=float(cfg.get("RetryBackoffRandomRange", 10)),
-            repeat_times=int(cfg.get("RetryBackoffRepeatTimes", 3)),
-            random_fraction=self._random_fraction())
+        delay = reconnect_wait(self._failed_attempts, self.ctx.config.get, self._random_fraction())
         self.log.info("reconnecting in %.1f s (attempt %d)", delay, self._failed_attempts)
         self.after(delay, ConnectDue())
 
@@ -349,35 +325,13 @@ class CsmsConnection(SupervisedActor):
 
     # --- outgoing CALLs ---------------------------------------------------------------------
 
-    def _reload_queue(self) -> None:
-        """Take back the durable queue as a crash or power loss left it."""
-        reply = self._ask_persistence(GetQueue())
-        self._queue.transaction_ids.update(dict(reply.transaction_ids))
-        keep_normal = bool(self.ctx.config.get("QueueAllMessages", False))
-        for queued in reply.calls:
-            if not queued.transactional and not keep_normal:
-                self._ask_persistence(DequeueCall(queue_id=queued.queue_id))
-                continue
-            call = SendCall(action=queued.action, payload=queued.payload, reply_to=queued.reply_to,
-                            correlation=queued.correlation, local_transaction_id=queued.local_transaction_id)
-            self._queue.add(call, queue_id=queued.queue_id, attempts=queued.attempts)
-        if reply.calls:
-            self.log.info("%d queued call(s) from before the restart", len(self._queue))
-
-    def _ask_persistence(self, message: object) -> Any:
-        return self.ctx.directory.ask(self._persistence, message, timeout=PERSISTENCE_TIMEOUT_S)
-
     def _on_send_call(self, msg: SendCall) -> None:
         transactional = msg.action in TRANSACTIONAL and not msg.triggered
         if not msg.triggered and (transactional or self.ctx.config.get("QueueAllMessages", False)):
-            stored = self._ask_persistence(EnqueueCall(
-                action=msg.action, payload=msg.payload, reply_to=msg.reply_to, correlation=msg.correlation,
-                transactional=transactional, local_transaction_id=msg.local_transaction_id))
-            self._queue.add(msg, queue_id=stored.queue_id)
+            self._queue.store(msg, transactional=transactional)
             self._enforce_queue_limit()
         elif not self._connected:
-            self._reply(msg, CallFailed(action=msg.action, correlation=msg.correlation,
-                                        kind=FailureKind.OFFLINE, description="not connected to the CSMS"))
+            self._reply(msg, call_failed(msg, FailureKind.OFFLINE, "not connected to the CSMS"))
             return
         else:
             self._queue.add(msg)
@@ -400,8 +354,7 @@ class CsmsConnection(SupervisedActor):
         self._queue.remove(doomed)
         self.log.warning("queue over MessageQueueSizeThreshold (%d): dropping %d call(s)", threshold, len(doomed))
         for out in doomed:
-            self._drop(out, CallFailed(action=out.call.action, correlation=out.call.correlation,
-                                       kind=FailureKind.DROPPED, description="queue full"))
+            self._drop(out, call_failed(out.call, FailureKind.DROPPED, "queue full"))
 
     def _pump(self) -> None:
         """Send the next CALL if the link is free: connected, nothing in flight, every CSMS
@@ -422,13 +375,12 @@ class CsmsConnection(SupervisedActor):
                 frame = encode_call(out.message_id, call.action, call.payload)
             except SchemaViolation as exc:
                 self.log.error("refusing to send an invalid %s: %s", call.action, exc)
-                self._drop(out, CallFailed(action=call.action, correlation=call.correlation,
-                                           kind=FailureKind.INVALID, description=str(exc)))
+                self._drop(out, call_failed(call, FailureKind.INVALID, str(exc)))
                 continue
             if not self._send_frame(frame):
                 self._queue.put_back(out)
                 return
-            self._calls_sent += 1
+            self._counters.calls_sent += 1
             out.timer = self.after(CALL_TIMEOUT_S, CallTimedOut(message_id=out.message_id))
             self._in_flight = out
 
@@ -446,8 +398,7 @@ class CsmsConnection(SupervisedActor):
             return
         self._in_flight = None
         self.log.warning("%s got no answer within %g s", out.call.action, CALL_TIMEOUT_S)
-        self._failed(out, CallFailed(action=out.call.action, correlation=out.call.correlation,
-                                     kind=FailureKind.TIMEOUT, description="no answer from the CSMS"))
+        self._failed(out, call_failed(out.call, FailureKind.TIMEOUT, "no answer from the CSMS"))
         self._pump()
 
     def _failed(self, out: Outgoing, failure: CallFailed) -> None:
@@ -460,11 +411,9 @@ class CsmsConnection(SupervisedActor):
         limit = int(self.ctx.config.get("TransactionMessageAttempts", 1) or 1)
         if out.attempts >= limit:
             self.log.error("giving up %s after %d attempt(s): %s", out.call.action, out.attempts, failure.description)
-            self._drop(out, replace(failure, kind=FailureKind.GIVEN_UP,
-                                    description=f"{failure.kind.value} {failure.error_code} "
-                                                f"{failure.description} ({out.attempts} attempts)".strip()))
+            self._drop(out, given_up(failure, out.attempts))
             return
-        self._ask_persistence(RecordAttempt(queue_id=out.queue_id, attempts=out.attempts))
+        self._queue.record_attempt(out)
         interval = float(self.ctx.config.get("TransactionMessageRetryInterval", 10) or 0)
         out.not_before = self.ctx.clock.monotonic() + retry_delay(out.attempts, interval)
         self._queue.put_back(out)
@@ -473,8 +422,7 @@ class CsmsConnection(SupervisedActor):
 
     def _drop(self, out: Outgoing, failure: CallFailed) -> None:
         """Forget a call for good: out of the durable queue, and the sender told why."""
-        if out.durable:
-            self._ask_persistence(DequeueCall(queue_id=out.queue_id))
+        self._queue.forget(out)
         self._finish(out, failure)
 
     def _on_link_lost(self) -> None:
@@ -485,14 +433,11 @@ class CsmsConnection(SupervisedActor):
             if out.durable:
                 self._queue.put_back(out)  # it may have arrived: at-least-once, the CSMS sees it again
             else:
-                self._finish(out, CallFailed(action=out.call.action, correlation=out.call.correlation,
-                                             kind=FailureKind.OFFLINE, description="connection lost"))
+                self._finish(out, call_failed(out.call, FailureKind.OFFLINE, "connection lost"))
         for gone in self._queue.drain_volatile():
-            self._finish(gone, CallFailed(action=gone.call.action, correlation=gone.call.correlation,
-                                          kind=FailureKind.OFFLINE, description="connection lost"))
-        for _action, timer in self._unanswered.values():
+            self._finish(gone, call_failed(gone.call, FailureKind.OFFLINE, "connection lost"))
+        for timer in self._unanswered.forget_all():
             self.ctx.clock.cancel(timer)
-        self._unanswered.clear()
 
     def _finish(self, out: Outgoing, answer: CallResultReceived | CallFailed) -> None:
         """Deliver the answer of a CALL: registration calls are ours, the rest the sender's."""
@@ -515,18 +460,14 @@ class CsmsConnection(SupervisedActor):
         assert self._log_file is not None
         self._log_file.write("in", msg.text)
         self.ctx.trace.record("in", frame=redact(msg.text))
-        try:
-            frame: Frame = decode(msg.text)
-            if isinstance(frame, CallFrame):
-                validate_call(frame)
-        except FrameError as err:
-            if err.message_type in (2, None):
-                self.log.warning("malformed frame from CSMS (%s): %s", err.error_code, err.description)
-                self._send_frame(encode_call_error(err.message_id, err.error_code, err.description))
+        frame = read_frame(msg.text)
+        if isinstance(frame, MalformedFrame):
+            if frame.call_error is None:
+                self.log.warning("dropping malformed answer from CSMS: %s", frame.description)
             else:
-                self.log.warning("dropping malformed answer from CSMS: %s", err.description)
-            return
-        if isinstance(frame, CallFrame):
+                self.log.warning("malformed frame from CSMS (%s): %s", frame.error_code, frame.description)
+                self._send_frame(frame.call_error)
+        elif isinstance(frame, CallFrame):
             self._on_csms_call(frame)
         else:
             self._on_csms_answer(frame)
@@ -539,55 +480,41 @@ class CsmsConnection(SupervisedActor):
         self._in_flight = None
         self.ctx.clock.cancel(out.timer)
         action, correlation = out.call.action, out.call.correlation
-        if isinstance(frame, CallErrorFrame):
-            self._failed(out, CallFailed(action=action, correlation=correlation, kind=FailureKind.CALL_ERROR,
-                                         error_code=frame.error_code, description=frame.description))
+        failure = answer_failure(out.call, frame)
+        if failure is not None:
+            if failure.kind is FailureKind.INVALID:
+                self.log.warning("invalid %s answer from CSMS: %s", action, failure.description)
+            self._failed(out, failure)
             self._pump()
             return
-        try:
-            validate_response(action, thaw(frame.payload))
-        except SchemaViolation as exc:
-            self.log.warning("invalid %s answer from CSMS: %s", action, exc)
-            self._failed(out, CallFailed(action=action, correlation=correlation, kind=FailureKind.INVALID,
-                                         description=str(exc)))
-            self._pump()
-            return
+        assert isinstance(frame, CallResultFrame)  # only a valid CALLRESULT gets here
         rtt = time.perf_counter() - out.sent_at
-        self._results += 1
-        self._rtts.append(rtt)
+        self._counters.result_received(rtt)
         local_id = out.call.local_transaction_id
         if action == "StartTransaction" and local_id is not None:
             real_id = int(frame.payload["transactionId"])  # type: ignore[call-overload]
-            self._ask_persistence(MapTransactionId(local_id=local_id, real_id=real_id))
-            self._queue.transaction_ids[local_id] = real_id
-        if out.durable:
-            self._ask_persistence(DequeueCall(queue_id=out.queue_id))
+            self._queue.map_transaction_id(local_id, real_id)
+        self._queue.forget(out)
         self._finish(out, CallResultReceived(action=action, correlation=correlation, payload=frame.payload, rtt=rtt))
         self._pump()
 
     def _on_csms_call(self, frame: CallFrame) -> None:
-        if self._registration in (Registration.UNKNOWN, Registration.REJECTED):
-            # Not registered: OCPP 1.6 §4.2 lets us send nothing, answers included.
+        route = route_call(frame, self._registration, self._routes)
+        if isinstance(route, DropUnregistered):
             self.log.warning("ignoring %s: not registered (%s)", frame.action, self._registration.value)
             return
-        if self._registration is Registration.PENDING and frame.action in _REFUSED_WHILE_PENDING:
-            self._send_frame(encode_call_result(frame.message_id, frame.action, {"status": "Rejected"}))
-            return
-        owner = self._routes.get(frame.action)
-        if owner is None:
-            self._send_frame(encode_call_error(frame.message_id, "NotSupported",
-                                               f"{frame.action} is not supported by this charge point"))
+        if isinstance(route, AnswerAtOnce):
+            self._send_frame(route.frame)
             return
         timer = self.after(ANSWER_TIMEOUT_S, AnswerOverdue(message_id=frame.message_id))
-        self._unanswered[frame.message_id] = (frame.action, timer)
-        if not self.tell(owner, CallReceived(message_id=frame.message_id, action=frame.action,
-                                             payload=frame.payload)):
+        self._unanswered.add(frame.message_id, frame.action, timer)
+        if not self.tell(route.owner, CallReceived(message_id=frame.message_id, action=frame.action,
+                                                   payload=frame.payload)):
             self._answer(frame.message_id, encode_call_error(frame.message_id, "InternalError",
-                                                             f"{owner} is not running"))
+                                                             f"{route.owner} is not running"))
 
     def _answer(self, message_id: str, text: str) -> None:
-        _action, timer = self._unanswered.pop(message_id, ("", None))
-        self.ctx.clock.cancel(timer)
+        self.ctx.clock.cancel(self._unanswered.settle(message_id))
         self._send_frame(text)
         self._pump()
 
@@ -608,7 +535,7 @@ class CsmsConnection(SupervisedActor):
 
     def _on_answer_overdue(self, msg: AnswerOverdue) -> None:
         if msg.message_id in self._unanswered:
-            action = self._unanswered[msg.message_id][0]
+            action = self._unanswered.action_of(msg.message_id)
             self.log.error("nobody answered %s in time", action)
             self._answer(msg.message_id, encode_call_error(msg.message_id, "InternalError",
                                                            f"{action} was not answered in time"))
@@ -638,23 +565,21 @@ class CsmsConnection(SupervisedActor):
 
     def _on_boot_answer(self, answer: CallResultReceived | CallFailed) -> None:
         if isinstance(answer, CallFailed):
-            if answer.kind is not FailureKind.OFFLINE:
-                self.log.warning("BootNotification failed (%s); retrying in %d s", answer.kind.value,
-                                 BOOT_RETRY_S)
-                self._boot_timer = self.after(BOOT_RETRY_S, BootDue())
+            retry_s = boot_retry_after_failure(answer.kind)
+            if retry_s is not None:
+                self.log.warning("BootNotification failed (%s); retrying in %d s", answer.kind.value, retry_s)
+                self._boot_timer = self.after(retry_s, BootDue())
             return
-        status = Registration(answer.payload["status"])
-        interval = int(answer.payload["interval"])  # type: ignore[arg-type]
-        self._registration = status
-        self.log.info("BootNotification %s (interval %d s)", status.value, interval)
-        if status is Registration.ACCEPTED:
-            self._heartbeat_s = interval if interval > 0 else int(self.ctx.config.get("HeartbeatInterval", 0) or 0)
+        boot = read_boot_answer(answer.payload, self.ctx.config.get)
+        self._registration = boot.status
+        self.log.info("BootNotification %s (interval %d s)", boot.status.value, boot.interval)
+        if boot.status is Registration.ACCEPTED:
+            self._heartbeat_s = boot.heartbeat_s
             self._arm_heartbeat()
         else:
             self.ctx.clock.cancel(self._boot_timer)
-            self._boot_timer = self.after(interval if interval > 0 else BOOT_RETRY_S, BootDue())
-        self.publish(RegistrationChanged(status=status, interval=interval,
-                                         csms_time=parse_iso(str(answer.payload.get("currentTime", "")))))
+            self._boot_timer = self.after(boot.boot_retry_s, BootDue())
+        self.publish(RegistrationChanged(status=boot.status, interval=boot.interval, csms_time=boot.csms_time))
 
     def _on_heartbeat_due(self, _msg: HeartbeatDue) -> None:
         if self._connected and self._registration is Registration.ACCEPTED:
@@ -662,11 +587,9 @@ class CsmsConnection(SupervisedActor):
             self._pump()
 
     def _on_get_link_stats(self, _msg: GetLinkStats) -> LinkStats:
-        return LinkStats(connected=self._connected, registration=self._registration,
-                         connects=self._connects, calls_sent=self._calls_sent,
-                         results_received=self._results, rtts=tuple(self._rtts),
-                         busy=bool(self._in_flight or self._unanswered or self._ready_to_send()),
-                         queued=len(self._queue))
+        return self._counters.stats(connected=self._connected, registration=self._registration,
+                                    busy=bool(self._in_flight or self._unanswered or self._ready_to_send()),
+                                    queued=len(self._queue))
 
     def _ready_to_send(self) -> bool:
         """Something in the queue could go now (calls waiting for a retry time do not count)."""
