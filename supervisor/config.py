@@ -58,8 +58,10 @@ class ModuleOption:
 
     def schema(self) -> dict[str, Any]:
         """The option as a draft-07 fragment, so module options share the config's error wording."""
-        kind = {str: "string", bool: "boolean", int: "integer"}[self.type]
+        kind = {str: "string", bool: "boolean", int: "integer", dict: "object"}[self.type]
         fragment: dict[str, Any] = {"type": kind}
+        if self.type is dict:
+            fragment["additionalProperties"] = CONNECTION_LIST
         if self.type is int:
             fragment["minimum"] = 0 if self.minimum is None else self.minimum
             if self.maximum is not None:
@@ -67,6 +69,15 @@ class ModuleOption:
         if self.choices:
             fragment["enum"] = list(self.choices)
         return fragment
+
+
+CONNECTION_LIST: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "object", "required": ["module_id", "implementation_id"], "additionalProperties": False,
+              "properties": {"module_id": {"type": "string", "minLength": 1},
+                             "implementation_id": {"type": "string", "minLength": 1}}},
+}
+"""One requirement's connections in the module option Connections."""
 
 
 def _options(*options: ModuleOption) -> Mapping[str, ModuleOption]:
@@ -100,7 +111,14 @@ MODULE_OPTIONS: Mapping[str, ModuleOption] = _options(
                  minimum=1, maximum=128),
     ModuleOption("MqttServerAddress", str, "", "MQTT broker host; empty = the in-process bus."),
     ModuleOption("MqttServerPort", int, 1883, "MQTT broker port.", minimum=1, maximum=65535),
+    ModuleOption("MqttUsername", str, "", "MQTT user name; empty = anonymous."),
+    ModuleOption("MqttPassword", str, "", "MQTT password."),
+    ModuleOption("MqttCaFile", str, "", "CA certificate file: connect to the broker with TLS; empty = plain TCP."),
+    ModuleOption("MqttEverestPrefix", str, "everest/", "Topic prefix of EVerest's internal messages."),
     ModuleOption("ModuleId", str, "ocpp", "This module's id on the bus."),
+    ModuleOption("Connections", dict, {}, "Where each requirement is served on the bus, as EVerest's config lists "
+                 "it: requirement → [{module_id, implementation_id}, ...] (evse_manager in EVSE order); "
+                 "empty = the simulator's conventional ids (docs/mqtt-bus.md)."),
     ModuleOption("TracePath", str, "", "Directory to record the trace into (msgpack segments); empty = no recording."),
 )
 
@@ -133,6 +151,11 @@ def _convert_override(option: ModuleOption, text: str) -> object:
         return text.lower() == "true"
     if option.type is int and text.strip().lstrip("+-").isdigit():
         return int(text)
+    if option.type is dict:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
     return text
 
 
