@@ -44,7 +44,12 @@ OWN_DEFAULTS = {
     "EvseCount": 1,
     "MqttServerAddress": "",
     "MqttServerPort": 1883,
+    "MqttUsername": "",
+    "MqttPassword": "",
+    "MqttCaFile": "",
+    "MqttEverestPrefix": "everest/",
     "ModuleId": "ocpp",
+    "Connections": {},
     "TracePath": "",
 }
 
