@@ -32,6 +32,7 @@ from actors.evse_logic import (
     next_clock_aligned,
     parse_csl,
     sampled_values,
+    fit_transaction_data,
     transaction_data,
 )
 from actors.status_machine import Status, StatusEvent, reported_status, transition
@@ -342,7 +343,12 @@ class Evse(SupervisedActor):
         data = transaction_data(self._tx_meter_values, parse_csl(self.ctx.config.get("StopTxnSampledData")),
                                 parse_csl(self.ctx.config.get("StopTxnAlignedData")))
         if data:
-            payload["transactionData"] = data
+            fitted = fit_transaction_data(payload, data, int(self.ctx.config.get("MaxMessageSize", 65000) or 65000))
+            if len(fitted) < len(data):
+                self.log.warning("transactionData cut from %d to %d values to fit MaxMessageSize",
+                                 len(data), len(fitted))
+            if fitted:
+                payload["transactionData"] = fitted
         stop = self._durable_call("StopTransaction", payload, f"stop:{tx.session_id}")
         queued = self._ask(self._persistence, EndTransaction(
             session_id=tx.session_id, meter_stop=tx.meter_stop, stopped_at=tx.stopped_at, reason=reason,

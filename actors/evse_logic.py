@@ -7,6 +7,7 @@ sample is due, what StopTransaction carries) can be tested without threads or ti
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -262,6 +263,29 @@ def transaction_data(meter_values: Sequence[Mapping], sampled_measurands: Sequen
         if kept:
             out.append({**mv, "sampledValue": kept})
     return out
+
+
+FRAME_OVERHEAD = 100
+"""Characters of a CALL frame around its payload: type, a uuid message id, the action name."""
+
+
+def fit_transaction_data(payload: Mapping[str, Any], data: Sequence[Mapping[str, Any]],
+                         max_size: int) -> list[Mapping[str, Any]]:
+    """The transactionData that lets a StopTransaction stay within MaxMessageSize characters
+    (the frame around the payload counted generously): the first and the newest values,
+    and as many before the newest as fit; samples in the middle of a long charge go first."""
+    budget = max_size - len(json.dumps(payload, separators=(",", ":"))) - FRAME_OVERHEAD
+    sizes = [len(json.dumps(mv, separators=(",", ":"))) + 1 for mv in data]
+    if sum(sizes) <= budget:
+        return list(data)
+    kept: list[int] = []
+    used = 0
+    for index in (0, *range(len(data) - 1, 0, -1)):  # the start, then newest to oldest
+        if used + sizes[index] > budget:
+            break
+        kept.append(index)
+        used += sizes[index]
+    return [data[i] for i in sorted(kept)]
 
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from actors.evse_logic import (
+    fit_transaction_data,
     ERROR_CODES,
     SUPPORTED_MEASURANDS,
     ErrorReport,
@@ -307,3 +309,29 @@ def test_transaction_data_keeps_only_allowed_values(data: list[dict], sampled: l
             assert value.get("measurand", E) in allowed
     flat_in = iter([v for mv in data for v in mv["sampledValue"]])
     assert all(any(v == w for w in flat_in) for mv in out for v in mv["sampledValue"])  # order kept
+
+
+def _sample(n: int) -> dict:
+    return {"timestamp": f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}Z",
+            "sampledValue": [{"value": str(1000 + n), "context": "Sample.Periodic"}]}
+
+
+def test_transaction_data_that_fits_is_kept_whole():
+    data = [_sample(n) for n in range(10)]
+    assert fit_transaction_data({"transactionId": 1}, data, 65000) == data
+
+
+@given(count=st.integers(min_value=1, max_value=400), max_size=st.integers(min_value=200, max_value=20000))
+def test_transaction_data_is_cut_to_max_message_size(count, max_size):
+    """The StopTransaction frame stays within MaxMessageSize; the first value is kept when
+    anything is, then the newest; what is kept stays in order and is valid."""
+    payload = {"transactionId": 1, "meterStop": 5, "timestamp": "2026-01-01T10:00:00Z", "reason": "Local"}
+    data = [_sample(n) for n in range(count)]
+    kept = fit_transaction_data(payload, data, max_size)
+    frame = json.dumps([2, "0" * 36, "StopTransaction", {**payload, "transactionData": kept}], separators=(",", ":"))
+    assert len(frame) <= max_size or not kept
+    assert kept == sorted(kept, key=data.index)
+    if kept and len(kept) < count:
+        assert kept[0] == data[0] and (len(kept) == 1 or kept[-1] == data[-1])
+    if kept:
+        validate_request("StopTransaction", {**payload, "transactionData": kept})
