@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares this checkout on a fresh Debian machine with Python 3.11, idempotently:
 # a virtualenv in .venv with the package and its test extras, and (with --test) the test
-# peers: Debian's mosquitto and npm's ocpp-rpc. Re-running only redoes what changed.
+# peers: Debian's mosquitto (broker and mosquitto_pub/sub) and npm's ocpp-rpc. Re-running only redoes what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_test_peers=false
@@ -21,8 +21,9 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; 
 fi
 
 if $want_test_peers; then
-  if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then
-    as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto
+  if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ] || ! command -v mosquitto_pub >/dev/null; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients
   fi
   if ! command -v npm >/dev/null; then
     as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
