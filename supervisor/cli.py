@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from supervisor.config import ConfigError, load_charge_point_config, load_module_config
 from supervisor.exit_codes import EXIT_CONFIG, EXIT_GAVE_UP, EXIT_HARD_RESET
@@ -85,7 +85,53 @@ def _parser() -> argparse.ArgumentParser:
                                               "the frames it sends with the recorded ones. Exit 0 on a match, 1 "
                                               "with the first difference otherwise."))
     replay.add_argument("path", metavar="FILE|DIR", help="a trace segment or a directory of segments")
+    _add_sim_command(commands)
     return parser
+
+
+def _add_sim_command(commands: argparse._SubParsersAction) -> None:
+    sim = commands.add_parser("sim", help="the simulated charger as its own process on the MQTT bus", description=(
+        "Run the simulated EVSEs as module --module-id on the MQTT broker (docs/mqtt-bus.md) until "
+        "SIGTERM/SIGINT: evse_manager_1..N, energy_sink_1..N, system, reservation and auth, using the OCPP "
+        "module's auth_validator and auth_provider. Control: ocpp-cp/sim/<evse_id>/<command> with a JSON "
+        "object (plug_in, plug_out, swipe {\"id_tag\"}, ev_pause, ev_resume, raise_error {\"type\"}, "
+        "clear_error, power_loss). Bad arguments: exit 2 with one line."))
+    sim.add_argument("--mqtt", required=True, type=_host_port, metavar="HOST:PORT", help="the MQTT broker")
+    sim.add_argument("--evses", type=_evse_count, default=1, metavar="N", help="simulated EVSEs (1..128, default 1)")
+    sim.add_argument("--module-id", type=_bus_name, default="sim", metavar="ID",
+                     help="our module id on the bus (default sim; MQTT client id ocpp-cp-<ID>)")
+    sim.add_argument("--ocpp-module-id", type=_bus_name, default="ocpp", metavar="ID",
+                     help="the OCPP module's id (default ocpp)")
+    sim.add_argument("--everest-prefix", type=_everest_prefix, default="everest/", metavar="PREFIX",
+                     help="EVerest's topic prefix, with its trailing slash (default everest/)")
+
+    def one_line(message: str) -> NoReturn:
+        sim.exit(EXIT_CONFIG, f"{sim.prog}: error: {message}\n")
+
+    sim.error = one_line  # type: ignore[method-assign]
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host  # [::1]:1883
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:  # noqa: PLR2004
+        msg = f"{text!r} is not HOST:PORT (port 1..65535)"
+        raise argparse.ArgumentTypeError(msg)
+    return host, int(port)
+
+
+def _bus_name(text: str) -> str:
+    if not text or any(c in text for c in "/+#\0"):
+        msg = f"{text!r} cannot be a module id (empty, or with / + #)"
+        raise argparse.ArgumentTypeError(msg)
+    return text
+
+
+def _everest_prefix(text: str) -> str:
+    if not text.endswith("/") or any(c in text for c in "+#\0") or "//" in text or text.startswith("/"):
+        msg = f"{text!r} is not a topic prefix like everest/"
+        raise argparse.ArgumentTypeError(msg)
+    return text
 
 
 def _add_trace_commands(commands: argparse._SubParsersAction) -> None:
@@ -164,6 +210,14 @@ def _demo(args: argparse.Namespace) -> int:
                                  charge_s=args.charge_seconds))
 
 
+def _sim(args: argparse.Namespace) -> int:
+    from supervisor.sim_process import SimSettings, run_sim  # deferred: it starts an actor system
+
+    (host, port) = args.mqtt
+    return run_sim(SimSettings(host=host, port=port, evse_count=args.evses, module_id=args.module_id,
+                               ocpp_module_id=args.ocpp_module_id, prefix=args.everest_prefix))
+
+
 def _replay(path: str) -> int:
     from supervisor.replay import replay_trace  # deferred: it starts a whole charge point
 
@@ -177,7 +231,12 @@ def _replay(path: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras and args.command == "sim":  # one line, as every other bad argument of sim
+        print(f"ocpp-cp sim: error: unrecognized arguments: {' '.join(extras)}", file=sys.stderr)
+        return EXIT_CONFIG
+    if extras:
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
     if args.command == "demo" and args.frames and args.csms:
         parser.error("--frames shows the bundled CSMS's traffic; it cannot be used with --csms")
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
@@ -192,6 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     as_json=args.as_json, out=sys.stdout)
     if args.command == "replay":
         return _replay(args.path)
+    if args.command == "sim":
+        return _sim(args)
     try:
         if args.command == "demo":
             return _demo(args)
