@@ -2,8 +2,10 @@
 
 The Configuration actor calls :func:`decide_change`, writes ``decision.value`` to the user
 config when the status is Accepted or RebootRequired, and publishes the change. Nothing here
-does I/O or logs, and nothing raises for any ``str`` key and value: a decision is data, so
-every rule below is a row in ``tests/actors/test_configuration_rules.py``.
+logs, nothing raises for any ``str`` key and value, and the only I/O is reading the
+certificate store for a SecurityProfile of 2 or 3: a decision is data, so every rule below is
+a row in ``tests/actors/test_configuration_rules.py`` (the certificate rows in
+``tests/security/test_security_profile_rules.py``).
 
 The rules, in the order they are applied (libocpp's, with the checks it leaves out added):
 
@@ -35,10 +37,17 @@ The rules, in the order they are applied (libocpp's, with the checks it leaves o
      enforce the *MaxLength keys; the issue asks for it). Items may carry blanks around them;
      the stored value is the items joined by "," without blanks.
    * AuthorizationKey: 8 to 40 printable ASCII characters, no blank (see below).
-   * SecurityProfile: only raised, never lowered (OCPP 1.6 security whitepaper); 1 and 2 need
-     an AuthorizationKey; 2 and 3 need a ``wss://`` CentralSystemURI (our URL carries its
-     scheme, and TLS comes from it); 3 needs a client certificate, which this code base does
-     not load yet, so 3 is Rejected.
+   * SecurityProfile: only raised, never lowered (OCPP 1.6 security whitepaper; OCTT TC_084);
+     1 and 2 need an AuthorizationKey; 2 and 3 need a CentralSystemURI that is ``wss://`` or
+     has no scheme (the link's scheme follows the profile, see :mod:`actors.link_settings`)
+     and something to check the CSMS's certificate against: the CSMS root bundle of the
+     certificate store, or the system CA store (Internal.UseSslDefaultVerifyPaths, default
+     true, as libocpp); 3 needs a client certificate in the store whose key matches and that
+     is valid now. The certificate store (:mod:`actors.certificates`) is the one thing these
+     rules read from outside the config, and only for a SecurityProfile of 2 or 3. An
+     accepted change takes effect on the next connection, which the link opens at once, and
+     falls back to the old profile when the new one cannot connect
+     (:mod:`actors.security_profile`).
 
    Finally the whole config with the new value must still pass the schema, so a stored
    value can never stop the charge point from loading its config at the next start.
@@ -64,10 +73,11 @@ HeartbeatInterval, MeterValueSampleInterval, ClockAlignedDataInterval, the trans
 retries, WebSocketPingInterval, RetryBackoff*, the authorization keys or AuthorizationKey
 applies at once, and answering RebootRequired for them would be untrue. The flagged keys:
 
-* ``Internal.VerifyCsmsAllowWildcards`` (RW): a TLS verification option. It belongs to the
-  websocket transport, which CsmsConnection builds once in its constructor (as libocpp
-  builds its connection options once in ``init_websocket``), so a new value can only apply
-  when the connection actor starts again.
+* ``Internal.VerifyCsmsAllowWildcards`` (RW): a TLS verification option, kept for the next
+  start as libocpp does (it builds its connection options once in ``init_websocket``). The
+  link reads its TLS settings from the live config at every connection attempt, and a
+  RebootRequired value is written to the user config but not made live, so it applies from
+  the next start.
 * ``Internal.CentralSystemURI`` (read-only, so Rejected first): CsmsConnection computes its
   URL once in its constructor. The flag records this for an integrator who makes the key
   writable; it is also libocpp's own answer for the key.
@@ -99,6 +109,8 @@ from typing import TYPE_CHECKING, Any
 
 from ocpp.v16.enums import ChargingProfilePurposeType, Measurand
 
+from actors.certificates import CertificateProblem, CertificateStore
+from actors.link_settings import uri_scheme
 from supervisor import config_schema
 
 if TYPE_CHECKING:
@@ -463,10 +475,19 @@ def _check_cross_key(config: ChargePointConfig, name: str, typed: object) -> Non
         raise _Refused(f"cannot be lowered (from {current} to {typed})")
     if typed in (1, 2) and not config.get(AUTHORIZATION_KEY):
         raise _Refused(f"profile {typed} needs an AuthorizationKey first")
-    if typed in (2, 3) and not str(config.get("CentralSystemURI", "")).lower().startswith("wss://"):
-        raise _Refused(f"profile {typed} needs a wss:// CentralSystemURI")
+    if typed not in (2, 3):
+        return
+    if uri_scheme(str(config.get("CentralSystemURI", ""))) not in ("wss", None):
+        raise _Refused(f"profile {typed} needs a wss:// CentralSystemURI (or one without a scheme)")
+    store = CertificateStore.for_config(config)
+    if not config.get("UseSslDefaultVerifyPaths", True) and not store.csms_roots():
+        raise _Refused(f"profile {typed} needs a CSMS root certificate in the certificate store "
+                       "(UseSslDefaultVerifyPaths is false)")
     if typed == 3:
-        raise _Refused("profile 3 needs a client certificate, which this charge point does not support yet")
+        try:
+            store.client_certificate()
+        except CertificateProblem as problem:
+            raise _Refused(f"profile 3 needs a valid client certificate: {problem}") from None
 
 
 def _check_whole_config(config: ChargePointConfig, schema: Mapping[str, Any], profile: str, name: str,

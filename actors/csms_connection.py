@@ -7,7 +7,9 @@ message log. It owns no domain state: CSMS CALLs go to the actor named in ``rout
 answers go back to whoever sent the CALL.
 
 The actor does the I/O and the timing; plain modules beside it hold the rest:
-:mod:`actors.link_settings` (URL, credentials, ping, reconnect wait),
+:mod:`actors.link_settings` (URL, credentials, ping, reconnect wait), :mod:`actors.tls` and
+:mod:`actors.certificates` (security profiles 2 and 3), :mod:`actors.security_profile` (the
+SecurityProfile switch, its fallback, and the security events of failed connections),
 :mod:`actors.incoming_calls` (reading frames, routing CSMS CALLs, the CALLs we still owe an
 answer), :mod:`actors.call_outcomes` (what the sender of a CALL is told),
 :mod:`actors.durable_call_queue` (the queue and the Persistence messages that keep its
@@ -19,7 +21,9 @@ WebsocketControl, ConfigurationChanged (published), and its edge inputs SocketOp
 FrameReceived, SocketClosed, ConnectDue, ConnectTimedOut, BootDue, HeartbeatDue,
 CallTimedOut, AnswerOverdue, QueueDue. Answers (ask): GetLinkStats → LinkStats; StopOcpp /
 RestartOcpp → OcppControlDone. Emits: CallResultReceived / CallFailed (tell, to the sender),
-CallReceived (tell, to the owner), RegistrationChanged and ConnectionChanged (published).
+CallReceived (tell, to the owner), RegistrationChanged and ConnectionChanged (published),
+SecurityEvent (tell, to the station), WriteUserConfigKey (ask, to persistence: the
+SecurityProfile fallback).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import pykka
 from actors.base import SupervisedActor
 from actors.call_outcomes import answer_failure, call_failed, given_up
 from actors.call_queue import TRANSACTIONAL, Outgoing, retry_delay, thin_meter_values
+from actors.certificates import CertificateStore
 from actors.durable_call_queue import DurableCallQueue
 from actors.incoming_calls import (
     AnswerAtOnce,
@@ -43,10 +48,19 @@ from actors.incoming_calls import (
     route_call,
 )
 from actors.link_counters import LinkCounters
-from actors.link_settings import auth_headers, charge_point_url, ping_interval, reconnect_wait
+from actors.link_settings import (
+    LinkSettingsError,
+    auth_headers,
+    charge_point_url,
+    ping_interval,
+    reconnect_wait,
+    security_profile,
+)
 from actors.message_log import MessageLog
 from actors.registration import boot_retry_after_failure, read_boot_answer
-from actors.transport import WebSocketTransport
+from actors.security_profile import SecurityProfileKeeper
+from actors.tls import client_settings
+from actors.transport import RefusedAttempt, WebSocketTransport
 from messages.configuration import ConfigurationChanged
 from messages.csms import (
     AdoptQueuedCall,
@@ -76,7 +90,8 @@ from messages.csms import (
     WebsocketControl,
 )
 from messages.frames import CallFrame, CallResultFrame, encode_call, encode_call_error, encode_call_result, redact
-from messages.provided import OcppControlDone, RestartOcpp, StopOcpp
+from messages.persistence import UserConfigWriteFailed, WriteUserConfigKey
+from messages.provided import OcppControlDone, RestartOcpp, SecurityEvent, StopOcpp
 from messages.validation import SchemaViolation
 
 if TYPE_CHECKING:
@@ -84,6 +99,7 @@ if TYPE_CHECKING:
 
     from actors.base import ActorContext
     from actors.clock import TimerHandle
+    from actors.tls import TlsSettings
     from actors.transport import Connection
     from messages.frames import CallErrorFrame
 
@@ -132,15 +148,20 @@ class CsmsConnection(SupervisedActor):
 
     def __init__(self, ctx: ActorContext, name: str, *, routes: Mapping[str, str],
                  boot_payload: Mapping[str, Any],
-                 persistence: str = "persistence") -> None:
+                 persistence: str = "persistence", station: str = "station") -> None:
         super().__init__(ctx, name)
         self._routes = routes
         self._boot_payload = dict(boot_payload)
+        self._persistence, self._station = persistence, station
         cfg = ctx.config
         self._url = charge_point_url(cfg.central_system_uri, cfg.charge_point_id)
+        """The URL of the last attempt (its scheme follows the attempt's security profile)."""
         self._attempt = 0
+        self._attempt_profile = security_profile(cfg.get)
+        """The SecurityProfile of the last attempt."""
+        self._profiles = SecurityProfileKeeper(ctx.config, self._write_user_config, self._security_event, self.log)
         self._failed_attempts = 0
-        self._transport = ctx.transport or WebSocketTransport()
+        self._transport = ctx.transport or WebSocketTransport(tls=self._tls_settings)
         self._conn: Connection | None = None
         self._connected = False
         self._ever_connected = False
@@ -187,7 +208,8 @@ class CsmsConnection(SupervisedActor):
     def _connect(self) -> None:
         self._attempt += 1
         attempt, me = self._attempt, self.actor_ref
-        cfg = self.ctx.config
+        cfg = self.ctx.config.current
+        self._attempt_profile = profile = security_profile(cfg.get)
         headers = auth_headers(cfg.charge_point_id, cfg.get)
 
         def deliver(message: object) -> None:
@@ -196,9 +218,21 @@ class CsmsConnection(SupervisedActor):
             except pykka.ActorDeadError:
                 pass  # we are stopping; the socket thread just ends
 
-        self._conn = self._transport.open(self._url, attempt=attempt, headers=headers, deliver=deliver,
-                                          ping_interval=ping_interval(cfg.get))
+        try:
+            self._url = charge_point_url(cfg.central_system_uri, cfg.charge_point_id, profile)
+        except LinkSettingsError as exc:
+            self._conn = RefusedAttempt(attempt, str(exc), deliver)
+        else:
+            self._conn = self._transport.open(self._url, attempt=attempt, headers=headers, deliver=deliver,
+                                              ping_interval=ping_interval(cfg.get))
         self._connect_timer = self.after(CONNECT_TIMEOUT_S, ConnectTimedOut(attempt=attempt))
+
+    def _tls_settings(self) -> TlsSettings:
+        """The TLS context of the attempt being opened (called by our websocket transport, in
+        this actor's thread). Certificate validity is a wall-clock matter, checked by OpenSSL
+        on both ends against the real time, so the store is asked at the real time too."""
+        cfg = self.ctx.config.current
+        return client_settings(cfg.get, CertificateStore.for_config(cfg), self._attempt_profile)
 
     def _on_connect_timed_out(self, msg: ConnectTimedOut) -> None:
         if msg.attempt != self._attempt or self._connected or self._conn is None:
@@ -252,6 +286,8 @@ class CsmsConnection(SupervisedActor):
 
     def _on_configuration_changed(self, msg: ConfigurationChanged) -> None:
         key = msg.key.lower()
+        if key == "securityprofile":
+            self._profiles.changed(int(msg.value))  # type: ignore[call-overload]
         if key == "heartbeatinterval":
             self._heartbeat_s = int(msg.value)  # type: ignore[call-overload]
             if self._registration is Registration.ACCEPTED:
@@ -267,6 +303,7 @@ class CsmsConnection(SupervisedActor):
         self.ctx.clock.cancel(self._connect_timer)
         self._counters.connects += 1
         self._failed_attempts = 0
+        self._profiles.opened(self._attempt_profile)
         self.log.info("connected to %s (%s)", self._url, msg.subprotocol)
         self.publish(ConnectionChanged(connected=True, reconnect=self._ever_connected))
         resume_delay = float(self.ctx.options["MessageQueueResumeDelay"])
@@ -293,9 +330,11 @@ class CsmsConnection(SupervisedActor):
         self._on_link_lost()
         if was_connected:
             self.publish(ConnectionChanged(connected=False))
+        # A pending SecurityProfile upgrade that just fell back tries the old profile now, not after a back-off.
+        fell_back = not was_connected and self._profiles.failed(self._attempt_profile, msg.reason, msg.http_status)
         if self._stopping or self._held_down:
             return
-        if self._reconnect_at_once:
+        if self._reconnect_at_once or fell_back:
             self._reconnect_at_once = False
             self._connect()
             return
@@ -303,6 +342,23 @@ class CsmsConnection(SupervisedActor):
         delay = reconnect_wait(self._failed_attempts, self.ctx.config.get, self._random_fraction())
         self.log.info("reconnecting in %.1f s (attempt %d)", delay, self._failed_attempts)
         self.after(delay, ConnectDue())
+
+    # --- the security profile -------------------------------------------------------------
+
+    def _write_user_config(self, profile: str, key: str, value: object) -> None:
+        """One key of the user config, through Persistence (the SecurityProfile fallback)."""
+        try:
+            written = self.ctx.directory.ask(self._persistence, WriteUserConfigKey(profile=profile, key=key, value=value),
+                                             timeout=PERSISTENCE_TIMEOUT_S)
+        except (pykka.Timeout, pykka.ActorDeadError):
+            self.log.exception("cannot write %s.%s to the user config", profile, key)
+            return
+        if isinstance(written, UserConfigWriteFailed):
+            self.log.error("cannot write %s.%s to the user config: %s", profile, key, written.reason)
+
+    def _security_event(self, event_type: str, info: str) -> None:
+        """Hand a security event to the station, which sends the critical ones to the CSMS."""
+        self.tell(self._station, SecurityEvent(type=event_type, info=info))
 
     def _random_fraction(self) -> float:
         """A draw from the injected random source; recorded, so a replay waits the same."""

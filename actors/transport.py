@@ -3,6 +3,12 @@
 The link asks its transport to open a connection attempt and is told what happens through
 ``deliver`` (SocketOpened, FrameReceived, SocketClosed, each tagged with the attempt), from
 whatever thread the transport uses. It never blocks on the transport.
+
+TLS (``wss://``, security profiles 2 and 3) belongs to the websocket transport alone: the link
+gives it a function that makes the :class:`actors.tls.TlsSettings` of an attempt, so the
+``Transport`` protocol stays as it is and a replay, which has no sockets and no certificate
+files, never builds any. A failed handshake ends the attempt with a reason made by
+:func:`actors.tls.failure_reason`, which says which security event it is.
 """
 
 from __future__ import annotations
@@ -14,12 +20,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import websocket
 
+from actors.tls import TlsSettingsError, failure_reason
 from messages.csms import FrameReceived, SocketClosed, SocketOpened
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["Connection", "Transport", "WebSocketTransport"]
+    from actors.tls import TlsSettings
+
+__all__ = ["Connection", "RefusedAttempt", "Transport", "WebSocketTransport"]
 
 ABORT_PATIENCE_S = 30.0
 """How long an abort waits for a still-connecting attempt's socket to appear."""
@@ -48,6 +57,23 @@ class Transport(Protocol):
 
     def open(self, url: str, *, attempt: int, headers: Sequence[str], ping_interval: int,
              deliver: Callable[[object], None]) -> Connection: ...
+
+
+class RefusedAttempt:
+    """An attempt that could not even start (settings that make no URL or no TLS context): it
+    ends at once, through ``deliver`` like any other, so the link handles it as a failed attempt."""
+
+    def __init__(self, attempt: int, reason: str, deliver: Callable[[object], None]) -> None:
+        deliver(SocketClosed(attempt=attempt, reason=reason))
+
+    def send(self, text: str) -> None:
+        msg = "not connected"
+        raise ConnectionError(msg)
+
+    def close(self) -> None:
+        """Nothing to close: the attempt has ended."""
+
+    abort = close
 
 
 class _WebSocketConnection:
@@ -100,15 +126,32 @@ class _WebSocketConnection:
 
 class WebSocketTransport:
     """websocket-client, subprotocol ocpp1.6, one thread per connection attempt, with our own
-    reconnect loop in the link (the library's own reconnect hides disconnects)."""
+    reconnect loop in the link (the library's own reconnect hides disconnects).
+
+    Args:
+        tls: makes the TLS settings of a ``wss://`` attempt (called in the caller's thread when
+            the attempt opens; raises :class:`actors.tls.TlsSettingsError`). None: websocket-
+            client's defaults (the system CA store), for tools that are no charge point.
+    """
+
+    def __init__(self, tls: Callable[[], TlsSettings] | None = None) -> None:
+        self._tls = tls
 
     def open(self, url: str, *, attempt: int, headers: Sequence[str], ping_interval: int,
              deliver: Callable[[object], None]) -> Connection:
+        sslopt: dict[str, Any] | None = None
+        if url.lower().startswith("wss://") and self._tls is not None:
+            try:
+                sslopt = self._tls().sslopt()
+            except TlsSettingsError as exc:
+                return RefusedAttempt(attempt, f"TLS settings: {exc}", deliver)
+            except Exception as exc:  # noqa: BLE001 - a file we cannot use must not take the link down
+                return RefusedAttempt(attempt, f"TLS settings: {type(exc).__name__}: {exc}", deliver)
         status: dict[str, Any] = {}
         sockets: list[websocket.WebSocket] = []
 
         def on_error(_app: Any, error: Exception) -> None:
-            status.setdefault("reason", f"{type(error).__name__}: {error}")
+            status.setdefault("reason", failure_reason(error))
             status.setdefault("http", getattr(error, "status_code", None))
 
         def on_close(_app: Any, code: int | None, reason: str | None) -> None:
@@ -130,7 +173,8 @@ class WebSocketTransport:
         def run() -> None:
             try:
                 app.run_forever(ping_interval=ping_interval,
-                                ping_timeout=min(PONG_TIMEOUT_S, ping_interval - 1) if ping_interval > 1 else None)
+                                ping_timeout=min(PONG_TIMEOUT_S, ping_interval - 1) if ping_interval > 1 else None,
+                                sslopt=sslopt)
             finally:
                 try:
                     for sock in sockets:

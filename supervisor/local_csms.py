@@ -4,6 +4,15 @@ It works on raw frames so that tests can see, and inject, exactly what is on the
 wire. The websockets server runs on its own asyncio loop in a background thread;
 every public method is synchronous and may be called from any thread. The loop
 is only ever touched through ``run_coroutine_threadsafe``/``call_soon_threadsafe``.
+
+TLS (optional, for security profiles 2 and 3): give ``ssl_context``, a server-side
+``ssl.SSLContext``; the URL is then ``wss://``. When that context asks for client certificates
+(``verify_mode`` CERT_OPTIONAL or CERT_REQUIRED), a connection that presents a verified one
+needs no Basic-auth password (security profile 3), while one without it still does (profile
+2), so one server takes both, as a CSMS does while its charge points move from 2 to 3.
+Each :class:`Connection` records the TLS version, the cipher and the client certificate's
+common name. The context may be changed while the server runs (``load_cert_chain`` again):
+new handshakes use the new certificate.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import copy
 import itertools
 import json
 import logging
+import ssl
 import threading
 import time
 import uuid
@@ -70,6 +80,10 @@ class Connection:
     subprotocol: str | None
     at: float
     status: int = 101
+    tls: tuple[str, str] | None = None
+    """(TLS version, cipher) of a wss:// connection; None on ws://."""
+    client_cn: str | None = None
+    """The common name of the verified client certificate the charge point presented, if any."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +164,17 @@ def _error_frame(unique_id: str, exc: Exception) -> str:
     return error.to_json()
 
 
+def _tls_of(connection: ServerConnection) -> tuple[tuple[str, str] | None, str | None]:
+    """(TLS version and cipher, client certificate common name) of a connection; Nones on ws://."""
+    ssl_object = connection.transport.get_extra_info("ssl_object") if connection.transport else None
+    if ssl_object is None:
+        return None, None
+    version, cipher = ssl_object.version() or "", (ssl_object.cipher() or ("",))[0]
+    names = [value for rdn in (ssl_object.getpeercert() or {}).get("subject", ()) for key, value in rdn
+             if key == "commonName"]
+    return (version, cipher), (names[0] if names else None)
+
+
 def _dumps(message: list) -> str:
     return json.dumps(message, separators=(",", ":"))
 
@@ -158,8 +183,10 @@ class LocalCsms:
     """An OCPP 1.6 CSMS on 127.0.0.1 that answers with valid defaults unless scripted otherwise."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, password: str | None = None,
-                 on_frame: Callable[[str, str, str], None] | None = None):
+                 on_frame: Callable[[str, str, str], None] | None = None,
+                 ssl_context: ssl.SSLContext | None = None):
         self.host, self.port, self.password, self.on_frame = host, port, password, on_frame
+        self.ssl_context = ssl_context
         self.close_timeout = 1.0
         self._cond = threading.Condition()
         self._received: list[Received] = []
@@ -182,7 +209,7 @@ class LocalCsms:
     @property
     def url(self) -> str:
         """Base URL; the charge point appends its id."""
-        return f"ws://{self.host}:{self.port}/"
+        return f"{'wss' if self.ssl_context is not None else 'ws'}://{self.host}:{self.port}/"
 
     def start(self) -> "LocalCsms":
         """Start the server thread; returns once the socket is listening (raises if it cannot bind)."""
@@ -218,7 +245,7 @@ class LocalCsms:
         try:
             server = await serve(self._handler, self.host, self.port, subprotocols=[SUBPROTOCOL],
                                  process_request=self._check_request, ping_interval=None,
-                                 close_timeout=self.close_timeout)
+                                 close_timeout=self.close_timeout, ssl=self.ssl_context)
         except Exception as exc:
             ready.set_exception(exc)
             return
@@ -426,12 +453,13 @@ class LocalCsms:
             status, text = HTTPStatus.NOT_FOUND, "no charge point id in the path"
         elif SUBPROTOCOL not in offered:
             status, text = HTTPStatus.BAD_REQUEST, f"subprotocol {SUBPROTOCOL} required"
-        elif self.password is not None and (username != cp_id or password != self.password):
+        elif self.password is not None and (username != cp_id or password != self.password) \
+                and _tls_of(connection)[1] is None:
             status, text = HTTPStatus.UNAUTHORIZED, "bad or missing credentials"
         else:
             return None
         self._record(self._rejected, Connection(cp_id, username, password, ", ".join(offered) or None,
-                                                time.monotonic(), int(status)))
+                                                time.monotonic(), int(status), *_tls_of(connection)))
         response = connection.respond(status, text + "\n")
         if status == HTTPStatus.UNAUTHORIZED:
             response.headers["WWW-Authenticate"] = build_www_authenticate_basic("ocpp")
@@ -442,7 +470,8 @@ class LocalCsms:
         username, password = _credentials(ws.request.headers)
         with self._cond:
             self._live[cp_id] = ws
-            self._connections.append(Connection(cp_id, username, password, ws.subprotocol, time.monotonic()))
+            self._connections.append(Connection(cp_id, username, password, ws.subprotocol, time.monotonic(),
+                                                101, *_tls_of(ws)))
             self._cond.notify_all()
         try:
             while True:

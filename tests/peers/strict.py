@@ -6,6 +6,11 @@ finish with ``assert_no_strict_failures()``.
 
 The bridge talks JSON lines: events on its stdout, commands on its stdin (protocol described at the top
 of bridge.js). A reader thread appends every event to ``events``; waiting helpers block on a condition.
+
+TLS (security profiles 2 and 3): give ``tls_cert`` (the server's PEM chain) and ``tls_key``; the URL is
+then ``wss://``. ``tls_client_ca`` asks for client certificates from that CA (a verified one stands in
+for the password), ``require_client_cert`` refuses the handshake without one. ``connected`` events carry
+``tls`` ([version, cipher]) and ``clientCn``.
 """
 
 from __future__ import annotations
@@ -50,8 +55,13 @@ class CsmsCallError(Exception):
 class StrictCsms:
     """Runs ``node bridge.js`` as a subprocess and exposes its events and commands."""
 
-    def __init__(self, password: str | None = None):
+    def __init__(self, password: str | None = None, *, tls_cert: str | os.PathLike[str] | None = None,
+                 tls_key: str | os.PathLike[str] | None = None,
+                 tls_client_ca: str | os.PathLike[str] | None = None, require_client_cert: bool = False):
         self.password = password
+        self.tls = {"STRICT_CSMS_TLS_CERT": tls_cert, "STRICT_CSMS_TLS_KEY": tls_key,
+                    "STRICT_CSMS_TLS_CLIENT_CA": tls_client_ca,
+                    "STRICT_CSMS_TLS_REQUIRE_CLIENT_CERT": "1" if require_client_cert else None}
         self.port: int | None = None
         self._process: subprocess.Popen[str] | None = None
         self._events: list[Event] = []
@@ -76,6 +86,10 @@ class StrictCsms:
         env.pop("STRICT_CSMS_PASSWORD", None)
         if self.password is not None:
             env["STRICT_CSMS_PASSWORD"] = self.password
+        for name, value in self.tls.items():
+            env.pop(name, None)
+            if value is not None:
+                env[name] = str(value)
         self._process = subprocess.Popen(
             [node, str(BRIDGE_DIR / "bridge.js"), str(port)],
             cwd=BRIDGE_DIR,
@@ -149,7 +163,8 @@ class StrictCsms:
         """Base URL; the charge point appends its identity."""
         if self.port is None:
             raise RuntimeError("StrictCsms not started")
-        return f"ws://127.0.0.1:{self.port}/"
+        scheme = "wss" if self.tls["STRICT_CSMS_TLS_CERT"] is not None else "ws"
+        return f"{scheme}://127.0.0.1:{self.port}/"
 
     @property
     def pid(self) -> int | None:

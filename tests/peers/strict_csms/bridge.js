@@ -8,9 +8,14 @@
  *
  * Usage: node bridge.js PORT        (PORT 0 = pick a free port)
  *        STRICT_CSMS_PASSWORD=secret node bridge.js PORT   (require Basic auth)
+ *        STRICT_CSMS_TLS_CERT=chain.pem STRICT_CSMS_TLS_KEY=key.pem node bridge.js PORT   (wss://)
+ *          + STRICT_CSMS_TLS_CLIENT_CA=ca.pem: ask for client certificates from that CA; a connection
+ *            with a verified one needs no password (security profile 3), one without still does (2)
+ *          + STRICT_CSMS_TLS_REQUIRE_CLIENT_CERT=1: refuse the TLS handshake without one
  *
  * stdout events (one JSON object per line, field `ev`):
- *   listening {port} | connected {cp, password, protocol} | rejected {cp, status, reason, password}
+ *   listening {port, tls} | connected {cp, password, protocol, tls, clientCn}
+ *   rejected {cp, status, reason, password}
  *   call_in {cp, action, params, messageId} | call_result {id, cp, action, result}
  *   call_error {id, cp, action, kind, code, description, details}
  *   strict_fail {cp, direction, kind, action, messageId, code, message, errors, payload}
@@ -21,12 +26,18 @@
  *                                  | {"__noreply":true} | null (back to the default answer)}}
  *   {"cp":"CP1","drop":true,"force":false,"code":1000} | {"quit":true}
  */
+const fs = require('fs');
+const https = require('https');
 const readline = require('readline');
 const { RPCServer, createRPCError, NOREPLY } = require('ocpp-rpc');
 
 const PROTOCOL = 'ocpp1.6';
 const MSG_CALLERROR = 4;
 const requiredPassword = process.env.STRICT_CSMS_PASSWORD || null;
+const tlsCert = process.env.STRICT_CSMS_TLS_CERT || null;
+const tlsKey = process.env.STRICT_CSMS_TLS_KEY || null;
+const tlsClientCa = process.env.STRICT_CSMS_TLS_CLIENT_CA || null;
+const requireClientCert = process.env.STRICT_CSMS_TLS_REQUIRE_CLIENT_CERT === '1';
 
 let nextTransactionId = 1;
 
@@ -62,6 +73,39 @@ function emit(event) {
 
 function passwordText(passwordBuffer) {
     return passwordBuffer === undefined ? null : passwordBuffer.toString('utf8');
+}
+
+/** TLS facts of a handshake: {tls: [version, cipher] | null, clientCn: verified client certificate CN | null}. */
+function tlsOf(request) {
+    const socket = request && request.socket;
+    if (!socket || !socket.encrypted) {
+        return { tls: null, clientCn: null };
+    }
+    const peer = socket.authorized ? socket.getPeerCertificate() : null;
+    return {
+        tls: [socket.getProtocol(), socket.getCipher().standardName || socket.getCipher().name],
+        clientCn: peer && peer.subject ? peer.subject.CN || null : null,
+    };
+}
+
+/** With TLS env vars set: an https server on port/host that hands websocket upgrades to ocpp-rpc. */
+async function listenTls(server, port, host) {
+    const options = { cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey), minVersion: 'TLSv1.2' };
+    if (tlsClientCa) {
+        Object.assign(options, { ca: fs.readFileSync(tlsClientCa), requestCert: true,
+                                 rejectUnauthorized: requireClientCert });
+    }
+    const httpsServer = https.createServer(options, (req, res) => {
+        res.statusCode = 404;
+        res.end();
+    });
+    httpsServer.on('upgrade', server.handleUpgrade);
+    httpsServer.on('tlsClientError', (err) => emit({ ev: 'tls_error', message: String(err && err.message) }));
+    await new Promise((resolve, reject) => {
+        httpsServer.once('error', reject);
+        httpsServer.listen({ port, host }, () => resolve());
+    });
+    return httpsServer;
 }
 
 function answerCall(identity, { method, params }) {
@@ -110,7 +154,9 @@ function attachClient(client) {
 
     const connection = { client, describeCallError };
     connections.set(identity, connection);
-    emit({ ev: 'connected', cp: identity, password: passwordText(client.handshake.password), protocol: client.protocol });
+    const { tls, clientCn } = tlsOf(client.handshake.request);
+    emit({ ev: 'connected', cp: identity, password: passwordText(client.handshake.password), protocol: client.protocol,
+           tls, clientCn });
 
     client.on('call', ({ outbound, payload }) => {
         if (!outbound) {
@@ -190,7 +236,13 @@ function setReplies(identity, replies) {
     replyOverrides.set(identity, overrides);
 }
 
+let tlsServer = null;
+
 async function shutdown(server) {
+    if (tlsServer) {
+        tlsServer.close();
+        tlsServer.closeAllConnections();
+    }
     const closing = server.close({ code: 1001, reason: 'CSMS shutting down' });
     const grace = new Promise((resolve) => setTimeout(resolve, 1000).unref());
     await Promise.race([closing, grace]);
@@ -233,7 +285,8 @@ async function main() {
         };
         if (!handshake.protocols.has(PROTOCOL)) {
             refuse(400, `subprotocol ${PROTOCOL} required`);
-        } else if (requiredPassword !== null && password !== requiredPassword) {
+        } else if (requiredPassword !== null && password !== requiredPassword
+                   && tlsOf(handshake.request).clientCn === null) {
             refuse(401, 'Unauthorized');
         } else {
             accept({}, PROTOCOL);
@@ -242,8 +295,14 @@ async function main() {
     server.on('client', attachClient);
     server.on('error', (err) => emit({ ev: 'error', message: String(err && err.message) }));
 
-    const httpServer = await server.listen(port, '127.0.0.1');
-    emit({ ev: 'listening', port: httpServer.address().port });
+    let listening;
+    if (tlsCert && tlsKey) {
+        tlsServer = await listenTls(server, port, '127.0.0.1');
+        listening = tlsServer;
+    } else {
+        listening = await server.listen(port, '127.0.0.1');
+    }
+    emit({ ev: 'listening', port: listening.address().port, tls: Boolean(tlsServer) });
 
     const input = readline.createInterface({ input: process.stdin });
     input.on('line', (line) => line.trim() && handleCommand(server, line));
