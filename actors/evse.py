@@ -6,7 +6,8 @@ MeterValues, error reports, and availability. Everything a restart needs is in P
 (the transaction, its meter values, the availability) or in the EVSE manager (the session
 itself), so a crashed Evse comes back with the same transaction id and carries on.
 
-Accepts (tell): SessionEvent, MeterReading, ErrorRaised, ErrorCleared (from the EVSE manager);
+Accepts (tell): SessionEvent, MeterReading, ErrorRaised, ErrorCleared, SessionState (a
+re-synchronisation; from the EVSE manager);
 RegistrationChanged (published); CallResultReceived / CallFailed (answers to its CALLs);
 RequestStop and CallReceived(UnlockConnector) (from the Station); ConfigurationChanged
 (published; re-arms the meter timers); timers SampleDue, AlignedDue, StatusSettled.
@@ -35,7 +36,7 @@ from actors.evse_logic import (
     fit_transaction_data,
     transaction_data,
 )
-from actors.status_machine import Status, StatusEvent, reported_status, transition
+from actors.status_machine import Status, StatusEvent, reconciled_status, reported_status, transition
 from messages.configuration import ConfigurationChanged
 from messages.csms import (
     AdoptQueuedCall,
@@ -59,6 +60,7 @@ from messages.evse_manager import (
     PauseCharging,
     SessionEvent,
     SessionEventType,
+    SessionState,
     StopTransactionCommand,
 )
 from messages.persistence import (
@@ -130,6 +132,7 @@ class Evse(SupervisedActor):
         MeterReading: "_on_meter_reading",
         ErrorRaised: "_on_error_raised",
         ErrorCleared: "_on_error_cleared",
+        SessionState: "_on_session_state",
         RegistrationChanged: "_on_registration_changed",
         ConnectionChanged: "_on_connection_changed",
         CallResultReceived: "_on_call_answered",
@@ -176,6 +179,10 @@ class Evse(SupervisedActor):
         self._tx = self._ask(self._persistence, GetOpenTransaction(connector_id=self.evse_id)).record
         self._tx_meter_values = list(self._tx.meter_values) if self._tx else []
         session = self._ask(self._manager, GetSessionState(evse_id=self.evse_id))
+        if not session.known:  # the EVSE manager has not told us (yet): keep what we have
+            running = self._tx is not None and not self._tx.stopped
+            session = SessionState(evse_id=self.evse_id, plugged=running, transaction_active=running, charging=running,
+                                   session_id=self._tx.session_id if running and self._tx else "")
         self._session_id = session.session_id
         if session.transaction_active:
             self._base = (Status.CHARGING if session.charging else
@@ -296,6 +303,37 @@ class Evse(SupervisedActor):
             self._on_transaction_finished(msg)
         elif kind is SessionEventType.SESSION_FINISHED:
             self._on_session_finished()
+
+    def _on_session_state(self, state: SessionState) -> None:
+        """The EVSE manager's account of the session after the bus came back (events may have
+        been lost with a peer that died): reconcile with it, as a restarted Evse would."""
+        if not state.known:
+            return
+        tx = self._tx
+        if tx is not None and not tx.stopped and not state.transaction_active:
+            self.log.warning("transaction %s ended while the EVSE manager was out of reach; stopping it",
+                             tx.transaction_id or tx.local_id)
+            stored = last_energy_wh(self._tx_meter_values) if self._tx_meter_values else None
+            meter = self._reading.energy_wh if self._reading is not None else (
+                tx.meter_start if stored is None else stored)
+            self._end_transaction("Other", meter, self.ctx.clock.now(), None)
+        elif state.transaction_active and (tx is None or tx.stopped):
+            self.log.warning("the EVSE manager runs a transaction (session %s) we were never told of",
+                             state.session_id)
+        if self._session_id and not state.session_id and self._pending_operative is not None:
+            self._operative, self._pending_operative = self._pending_operative, None
+            self.tell(self._manager, EnableDisable(evse_id=self.evse_id, enable=self._operative))
+        self._session_id = state.session_id
+        self._reserved_for = "" if state.transaction_active else state.reserved_for
+        new = reconciled_status(self._base, transaction_active=state.transaction_active, charging=state.charging,
+                                paused_by=state.paused_by, session=bool(state.session_id),
+                                reserved=bool(state.reserved_for), available=self._operative and state.enabled,
+                                stopped_transaction=self._tx is not None and self._tx.stopped)
+        if new != self._base:
+            self._base = new
+            self._status_changed()
+        else:
+            self._publish_state()
 
     def _begin_transaction(self, msg: SessionEvent) -> None:
         started = msg.timestamp or self.ctx.clock.now()

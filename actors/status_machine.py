@@ -24,6 +24,7 @@ __all__ = [
     "TRANSITIONS",
     "Status",
     "StatusEvent",
+    "reconciled_status",
     "reported_status",
     "transition",
 ]
@@ -153,3 +154,22 @@ def transition(state: Status, event: StatusEvent, *, station: bool = False) -> S
 def reported_status(base: Status, faulted: bool) -> Status:
     """What StatusNotification says: Faulted while any fault is active, else the base state."""
     return Status.FAULTED if faulted else base
+
+
+def reconciled_status(current: Status, *, transaction_active: bool, charging: bool, paused_by: str, session: bool,
+                      reserved: bool, available: bool, stopped_transaction: bool) -> Status:
+    """The base state an EVSE manager's own account of the session implies (a re-synchronisation
+    after the bus came back, when events may have been missed); ``current`` is kept wherever it
+    agrees with that account (Preparing and Finishing both fit a session without a transaction).
+
+    ``available``: operative and enabled; ``stopped_transaction``: a transaction of this session
+    has ended (so a session still under way is Finishing, not Preparing)."""
+    if transaction_active:
+        return Status.CHARGING if charging else Status.SUSPENDED_EV if paused_by == "EV" else Status.SUSPENDED_EVSE
+    if session:
+        if current in (Status.PREPARING, Status.FINISHING):
+            return current
+        return Status.FINISHING if stopped_transaction else Status.PREPARING
+    if reserved and available:
+        return Status.RESERVED
+    return Status.AVAILABLE if available else Status.UNAVAILABLE

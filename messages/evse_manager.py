@@ -201,7 +201,8 @@ class GetSessionState:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionState:
-    """Reply to :class:`GetSessionState`."""
+    """Reply to :class:`GetSessionState`; also told to an Evse (event) when the EVSE manager
+    re-synchronises after the bus came back (the Evse reconciles with it)."""
 
     evse_id: int
     plugged: bool
@@ -214,6 +215,10 @@ class SessionState:
     enabled: bool = True
     reserved_for: str = ""
     """The idTag a reservation holds the EVSE for; empty when not reserved."""
+    known: bool = True
+    """False when the EVSE manager has not told its state (on the MQTT bus: it has not answered
+    get_session_state yet, or cannot); the other fields mean nothing then, and an Evse keeps
+    what it has (an open transaction goes on) and goes by the session events."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -183,7 +183,19 @@ def load_module_config(path: str | os.PathLike[str] | None,
         value = text if option is None else _convert_override(option, text)
         _check({name: value}, OVERRIDE_SOURCE)
         values[name] = value
+    _check_connections(values, source)
     return ModuleConfig(values, source)
+
+
+def _check_connections(values: Mapping[str, object], source: str | None) -> None:
+    """Connections must fit EvseCount (the schema cannot say so): checked here, so that
+    check-config and a start fail the same way, before anything runs."""
+    from messages.everest import BusFormatError, resolve_connections  # noqa: PLC0415 (the bus codec, only here)
+
+    try:
+        resolve_connections(values["Connections"], int(values["EvseCount"]))  # type: ignore[call-overload]
+    except BusFormatError as exc:
+        raise ConfigError(source or OVERRIDE_SOURCE, "Connections", exc.reason) from None
 
 
 def resolve_config_path(module_config: ModuleConfig, option_name: str) -> Path:

@@ -6,6 +6,13 @@ manager), then the domain actors, those that listen to the EVSEs' events before 
 (an EVSE publishes while it rebuilds), and the CSMS connection last, when everything it
 routes to is up. Stop order is the reverse, so the link closes first and nothing arrives for
 actors that are gone.
+
+With ``MqttServerAddress`` set, the rest of the charger is on the MQTT bus instead of the
+simulator (``docs/mqtt-bus.md``): RemoteModules takes the simulator's place under the name
+``evse_manager`` (the EVSE managers, system, reservation, auth and energy sinks on the bus),
+ProvidedInterfaces serves our implementations, RemoteDataTransfer is the data_transfer
+requirement when one is connected, and the bus itself starts after those three (what it
+receives has somewhere to go) and before everyone who calls through them.
 """
 
 from __future__ import annotations
@@ -14,6 +21,10 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from actors.auth import Auth
+from actors.mqtt_bus import MqttBus
+from actors.provided_interfaces import ProvidedInterfaces
+from actors.remote_data_transfer import RemoteDataTransfer
+from actors.remote_modules import RemoteModules
 from actors.configuration import Configuration
 from actors.csms_connection import CsmsConnection
 from actors.data_transfer import DataTransfer
@@ -22,6 +33,8 @@ from actors.persistence import Persistence
 from actors.schedule_publisher import SchedulePublisher
 from actors.simulator import Simulator
 from actors.station import Station
+from messages import everest
+from messages.data_transfer import DATA_TRANSFER_REQUIREMENT
 from supervisor.reset import ResetSequence
 from supervisor.spec import ChildSpec, SupFlags
 
@@ -31,7 +44,7 @@ if TYPE_CHECKING:
     from actors.base import ActorContext, SupervisedActor
     from supervisor.config import ChargePointConfig
 
-__all__ = ["FLAGS", "ROUTES", "boot_notification_payload", "child_specs"]
+__all__ = ["EVSE_MANAGER_ON_BUS", "FLAGS", "ROUTES", "boot_notification_payload", "child_specs", "uses_mqtt"]
 
 ROUTES: Mapping[str, str] = {
     "GetConfiguration": "configuration",
@@ -54,6 +67,9 @@ ROUTES: Mapping[str, str] = {
 }
 """CSMS action → name of the actor that owns it. Anything else is answered NotSupported."""
 
+EVSE_MANAGER_ON_BUS = "evse_manager"
+"""The name RemoteModules runs under: the ``evse_manager`` and ``system`` of the other actors."""
+
 FLAGS = SupFlags(intensity=3, period=5.0)
 """Low on purpose: systemd (Restart=on-failure) is the next level up."""
 
@@ -75,24 +91,49 @@ def boot_notification_payload(config: ChargePointConfig) -> dict[str, Any]:
     return {field: config.get(key) for field, key in _BOOT_FIELDS.items() if config.get(key) not in (None, "")}
 
 
+def uses_mqtt(options: Mapping[str, object] | Any) -> bool:
+    """True when the module options put the rest of the charger on an MQTT broker."""
+    return bool(str(options["MqttServerAddress"] or "").strip())
+
+
+def _charger_side(ctx: ActorContext, evse_count: int, evse_manager: tuple[type[SupervisedActor], dict[str, Any]] | None,
+                  ) -> tuple[str, list[tuple[str, type[SupervisedActor], dict[str, Any]]]]:
+    """The name the EVSE manager runs under, and the actors that stand for the rest of the charger."""
+    if evse_manager is not None or not uses_mqtt(ctx.options):
+        manager, manager_args = evse_manager or (Simulator, {})
+        return "simulator", [("simulator", manager, {"evse_count": evse_count, **manager_args})]
+    connections = everest.resolve_connections(ctx.options["Connections"], evse_count)
+    actors: list[tuple[str, type[SupervisedActor], dict[str, Any]]] = [
+        (EVSE_MANAGER_ON_BUS, RemoteModules, {"evse_count": evse_count}),
+        ("provided", ProvidedInterfaces, {}),
+    ]
+    if connections.get("data_transfer"):
+        actors.append((DATA_TRANSFER_REQUIREMENT, RemoteDataTransfer, {}))
+    actors.append(("bus", MqttBus, {"evse_count": evse_count, "provided": "provided",
+                                    "remote": EVSE_MANAGER_ON_BUS}))
+    return EVSE_MANAGER_ON_BUS, actors
+
+
 def child_specs(ctx: ActorContext, *, evse_manager: tuple[type[SupervisedActor], dict[str, Any]] | None = None,
                 ) -> tuple[ChildSpec, ...]:
     """The children of the top supervisor, in start order; subscribes them to their events.
 
     ``evse_manager`` (an actor class and its extra arguments) replaces the simulator: replay
-    plays the EVSE manager from a trace."""
+    plays the EVSE manager from a trace. Without it, a non-empty ``MqttServerAddress`` puts
+    the bus actors in the simulator's place."""
     evse_count = int(ctx.options["EvseCount"])
-    manager, manager_args = evse_manager or (Simulator, {})
+    manager, charger_side = _charger_side(ctx, evse_count, evse_manager)
+    wired = {"evse_manager": manager}
     actors: list[tuple[str, type[SupervisedActor], dict[str, Any]]] = [
         ("persistence", Persistence, {}),
         ("configuration", Configuration, {}),
-        ("simulator", manager, {"evse_count": evse_count, **manager_args}),
-        ("auth", Auth, {}),
-        ("station", Station, {"evse_count": evse_count}),
-        ("reset", ResetSequence, {"evse_count": evse_count}),
-        ("schedule_publisher", SchedulePublisher, {"evse_count": evse_count}),
+        *charger_side,
+        ("auth", Auth, dict(wired)),
+        ("station", Station, {"evse_count": evse_count, **wired}),
+        ("reset", ResetSequence, {"evse_count": evse_count, "system": manager}),
+        ("schedule_publisher", SchedulePublisher, {"evse_count": evse_count, **wired}),
         ("data_transfer", DataTransfer, {}),
-        *((f"evse/{i}", Evse, {"evse_id": i}) for i in range(1, evse_count + 1)),
+        *((f"evse/{i}", Evse, {"evse_id": i, **wired}) for i in range(1, evse_count + 1)),
         ("csms", CsmsConnection, {"routes": ROUTES,
                                   "boot_payload": boot_notification_payload(ctx.config)}),
     ]
