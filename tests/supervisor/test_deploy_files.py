@@ -209,3 +209,56 @@ def test_systemd_analyze_verifies_the_unit(tmp_path):
                             check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ocpp-cp.service" not in result.stderr, result.stderr
+
+
+# ------------------------------------------------------------------------------- the MQTT bus
+
+
+def _read_unit(path: Path) -> configparser.RawConfigParser:
+    parser = configparser.RawConfigParser(strict=True, interpolation=None, delimiters=("=",),
+                                          comment_prefixes=("#", ";"), empty_lines_in_values=False)
+    parser.optionxform = str
+    parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
+    return parser
+
+
+def test_the_broker_config_listens_on_loopback_only_and_keeps_queued_messages(tmp_path):
+    """deploy/mosquitto.conf loads in the real mosquitto (with its port and state directory
+    moved into tmp_path), binds 127.0.0.1 only, and persists (QoS 2 session events survive
+    a broker restart)."""
+    from peers.mosquitto import BINARY, free_port
+    text = (DEPLOY / "mosquitto.conf").read_text(encoding="utf-8")
+    lines = [line.split() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    assert [words for words in lines if words[0] == "listener"] == [["listener", "1883", "127.0.0.1"]]
+    assert ["persistence", "true"] in lines
+    port = free_port()
+    moved = text.replace("listener 1883 127.0.0.1", f"listener {port} 127.0.0.1").replace(
+        "/var/lib/ocpp-cp-broker/", f"{tmp_path}/")
+    if os.geteuid() == 0:
+        moved += "user root\n"
+    config = tmp_path / "mosquitto.conf"
+    config.write_text(moved, encoding="utf-8")
+    broker = subprocess.Popen([BINARY, "-c", str(config)], stderr=subprocess.PIPE, text=True)  # noqa: S603
+    try:
+        import socket
+        def accepts() -> bool:
+            with socket.socket() as probe:
+                return probe.connect_ex(("127.0.0.1", port)) == 0
+        wait_until(accepts, 10, "the broker listening")
+    finally:
+        broker.send_signal(signal.SIGTERM)
+        broker.wait(timeout=10)
+    assert list(tmp_path.glob("mosquitto.db")), "SIGTERM wrote the persistence file"
+
+
+def test_the_simulator_and_broker_units_start_what_the_cli_and_deploy_hold():
+    sim = _read_unit(DEPLOY / "ocpp-cp-sim.service")
+    argv = shlex.split(sim["Service"]["ExecStart"])
+    assert PurePosixPath(argv[0]).name == "ocpp-cp"
+    args = _parser().parse_args(argv[1:])
+    assert args.command == "sim"
+    assert "ocpp-cp-broker.service" in sim["Unit"]["After"]
+    broker = _read_unit(DEPLOY / "ocpp-cp-broker.service")
+    assert broker["Service"]["ExecStart"].split() == ["/usr/sbin/mosquitto", "-c", "/etc/ocpp-cp/mosquitto.conf"]
+    assert broker["Service"]["StateDirectory"] == "ocpp-cp-broker"
+    assert "ocpp-cp-broker.service" in unit()["Unit"]["After"]
