@@ -9,7 +9,7 @@ before they accept SecurityProfile 3, and all they are given is the charge point
 which knows its own files but not the module options. The user config's directory is also,
 by construction, a directory this process may write (every accepted ChangeConfiguration is
 written there; the systemd unit lets us write nowhere under ``/etc``), which the certificate
-renewal (SignCertificate / CertificateSigned, a later part of issue 10) and
+renewal (SignCertificate / CertificateSigned) and
 InstallCertificate need. ``CertsPath`` is read-only for the CSMS: a writable path would let
 the CSMS choose which files we trust.
 
@@ -22,15 +22,22 @@ copied over as it is)::
                                   first, then any intermediate CAs, PEM
     client/csms/CSMS_LEAF.key     its private key, PEM (PKCS#8 or traditional), unencrypted;
                                   keep it mode 0600
+    ca/mf/MF_ROOT_CA.pem          the manufacturer's root CA bundle (InstallCertificate with
+                                  ManufacturerRootCertificate; firmware signing certificates
+                                  chain to it)
+    client/csms/CSMS_LEAF_PENDING.key / .csr
+                                  the key and request of a renewal that waits for the CSMS's
+                                  CertificateSigned (:mod:`actors.evse_security_store`)
 
 With ``Internal.UseSslDefaultVerifyPaths`` (default true) the system's CA store is trusted
 too, as libocpp does; then profile 2 works without a bundle of our own.
 
 **The seam for renewal.** :meth:`CertificateStore.client_certificate` is the one place the
 client certificate and key are read, by the ChangeConfiguration rules and for every TLS
-connection attempt (:mod:`actors.tls`); nothing caches them. The renewal will write a new
-key and chain to the two ``client/csms`` files (each atomically, key first) and the next
-connection uses them.
+connection attempt (:mod:`actors.tls`); nothing caches them. The renewal
+(:mod:`actors.evse_security_store`) writes the new key and chain to the two ``client/csms``
+files (each atomically, key first, with a journal that finishes an install cut short) and the
+next connection uses them.
 """
 
 from __future__ import annotations
@@ -57,6 +64,9 @@ __all__ = [
     "CertificateStore",
     "ClientCertificate",
     "DEFAULT_CERTS_DIRECTORY",
+    "MF_ROOT_BUNDLE",
+    "PENDING_CSR",
+    "PENDING_KEY",
 ]
 
 CERTS_PATH_KEY = "CertsPath"
@@ -66,6 +76,9 @@ DEFAULT_CERTS_DIRECTORY = "certs"
 CSMS_ROOT_BUNDLE = Path("ca/csms/CSMS_ROOT_CA.pem")
 CLIENT_CHAIN = Path("client/csms/CSMS_LEAF.pem")
 CLIENT_KEY = Path("client/csms/CSMS_LEAF.key")
+MF_ROOT_BUNDLE = Path("ca/mf/MF_ROOT_CA.pem")
+PENDING_KEY = Path("client/csms/CSMS_LEAF_PENDING.key")
+PENDING_CSR = Path("client/csms/CSMS_LEAF_PENDING.csr")
 _MAX_FILE_BYTES = 1_000_000
 """A certificate file larger than this is not read (nothing legitimate comes close)."""
 

@@ -88,7 +88,7 @@ them take effect either. Whoever gives such a key a consumer that reads it only 
 adds the flag in the schema; nothing here changes.
 
 Feature profiles (:func:`supported_feature_profiles`): ``IMPLEMENTED_FEATURE_PROFILES`` lists
-what this code base implements; later issues add SmartCharging and FirmwareManagement there.
+what this code base implements.
 Core and RemoteTrigger are always supported. LocalAuthListManagement and Reservation also
 need the integrator to declare them in Core.SupportedFeatureProfiles, because that is what
 the Auth actor checks before it uses the local list or takes a ReserveNow (listing a profile
@@ -164,8 +164,9 @@ REBOOT_REQUIRED_FLAG = "x-rebootRequired"
 FEATURE_PROFILES = ("Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation",
                     "SmartCharging", "RemoteTrigger")
 """The OCPP 1.6 feature profiles, in the specification's order."""
-IMPLEMENTED_FEATURE_PROFILES = frozenset({"Core", "LocalAuthListManagement", "Reservation", "RemoteTrigger", "SmartCharging"})
-"""What works in this code base. Add FirmwareManagement when it does."""
+IMPLEMENTED_FEATURE_PROFILES = frozenset({"Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation",
+                                          "RemoteTrigger", "SmartCharging"})
+"""What works in this code base: all six OCPP 1.6 feature profiles."""
 ALWAYS_SUPPORTED_FEATURE_PROFILES = frozenset({"Core", "RemoteTrigger"})
 """Implemented profiles that need no declaration in Core.SupportedFeatureProfiles."""
 PROFILES_NEEDING_THEIR_OBJECT = frozenset({"LocalAuthListManagement", "SmartCharging"})

@@ -17,7 +17,7 @@ durable copy), :mod:`actors.registration` (boot and heartbeat intervals) and
 :mod:`actors.link_counters` (GetLinkStats).
 
 Accepts (tell): SendCall, AdoptQueuedCall, SendCallResult, SendCallError, TriggerLinkMessage,
-WebsocketControl, ConfigurationChanged (published), and its edge inputs SocketOpened,
+WebsocketControl, ReconnectLink, ConfigurationChanged (published), and its edge inputs SocketOpened,
 FrameReceived, SocketClosed, ConnectDue, ConnectTimedOut, BootDue, HeartbeatDue,
 CallTimedOut, AnswerOverdue, QueueDue. Answers (ask): GetLinkStats → LinkStats; StopOcpp /
 RestartOcpp → OcppControlDone. Emits: CallResultReceived / CallFailed (tell, to the sender),
@@ -79,6 +79,7 @@ from messages.csms import (
     HeartbeatDue,
     LinkStats,
     QueueDue,
+    ReconnectLink,
     Registration,
     RegistrationChanged,
     SendCall,
@@ -137,6 +138,7 @@ class CsmsConnection(SupervisedActor):
         AdoptQueuedCall: "_on_adopt_queued_call",
         TriggerLinkMessage: "_on_trigger",
         WebsocketControl: "_on_websocket_control",
+        ReconnectLink: "_on_reconnect_link",
         ConfigurationChanged: "_on_configuration_changed",
         StopOcpp: "_on_stop_ocpp",
         RestartOcpp: "_on_restart_ocpp",
@@ -251,6 +253,10 @@ class CsmsConnection(SupervisedActor):
         self.log.info("reconnecting: %s", why)
         self._reconnect_at_once = True
         self._conn.close()
+
+    def _on_reconnect_link(self, msg: ReconnectLink) -> None:
+        if self._connected:
+            self._reconnect(msg.reason)
 
     def _on_websocket_control(self, msg: WebsocketControl) -> None:
         if not self.ctx.options["EnableExternalWebsocketControl"]:

@@ -13,7 +13,8 @@ dropped. Its callbacks on paho's thread only ``tell`` this actor.
 Accepts (tell): BusCall (→ BusCallAnswered / BusCallFailed to its ``reply_to``, or its
 ``waiter``), BusReply, BusPublishVar; from paho, through itself: _Received, _EdgeChanged; the
 timer _CallTimedOut. Answers (ask): GetBusStats → BusStats.
-Emits: BusVar, BusError (to RemoteModules); BusCommand (to ProvidedInterfaces; answered here
+Emits: BusVar (to RemoteModules, or the actor ``var_routes`` names for its requirement), BusError
+(to RemoteModules); BusCommand (to ProvidedInterfaces; answered here
 with NotReady when that actor is not running); BusConnectionChanged and BusPeerReady (published).
 """
 
@@ -111,13 +112,18 @@ class MqttBus(SupervisedActor):
     """Topic kind → the envelope it must carry, and its handler."""
 
     def __init__(self, ctx: ActorContext, name: str, *, evse_count: int, remote: str = "evse_manager",
-                 provided: str = "provided") -> None:
+                 provided: str = "provided", var_routes: Mapping[str, str] | None = None) -> None:
+        """Args:
+            var_routes: requirement → the actor its vars go to instead of ``remote`` (the
+                system's transfer statuses go to RemoteSystem).
+        """
         super().__init__(ctx, name)
         options = ctx.options
         self._module = str(options["ModuleId"])
         self._prefix = bus_prefix(options["MqttEverestPrefix"])
         self._routes = Routes(everest.resolve_connections(options["Connections"], evse_count))
         self._remote, self._provided = remote, provided
+        self._var_routes = dict(var_routes or {})
         self._pending: dict[str, _Pending] = {}
         self._edge: MqttEdge | None = None
         self._up = False
@@ -198,8 +204,9 @@ class MqttBus(SupervisedActor):
             self.log.debug("var %s of %s->%s: no connection of ours; dropped", topic.name, topic.module, topic.impl)
             return
         requirement, evse_id = source
-        self.tell(self._remote, BusVar(module=topic.module, impl=topic.impl, name=topic.name, requirement=requirement,
-                                       evse_id=evse_id, value=var.value))
+        self.tell(self._var_routes.get(requirement, self._remote), BusVar(
+            module=topic.module, impl=topic.impl, name=topic.name, requirement=requirement, evse_id=evse_id,
+            value=var.value))
 
     def _error(self, topic: everest.Topic, error: everest.ErrorEvent) -> None:
         source = self._routes.source(topic.module, topic.impl)

@@ -17,6 +17,10 @@ ProvideToken (the OCPP module's provided_token var), TokenValidated (validate_to
 a refusal when there is none within 65 s), and the commands of the simulator's implementations:
 StopTransactionCommand, PauseCharging, ResumeCharging, EnableDisable, ForceUnlock, ExternalLimits,
 Reserve, CancelReserve, SystemReset; (ask) GetSessionState, to answer commands with the state.
+The system's transfer commands (update_firmware, allow_firmware_installation, upload_logs) go to
+the SystemTransfers actor of this process as DownloadFirmware / InstallFirmware / UploadLogs;
+its FirmwareDownloaded, FirmwareInstalled, LogsUploaded and TransferFailed (accepted, tell) are
+published as the system's firmware_update_status / log_status vars.
 A command's result is published after every event the Simulator emitted before it answered
 (the result goes to the back of this actor's inbox), so queued events come before the answers.
 Nothing malformed from the broker is fatal: it is answered with an error or logged and dropped.
@@ -25,7 +29,7 @@ Nothing malformed from the broker is fatal: it is answered with an error or logg
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, ClassVar
 
@@ -40,7 +44,9 @@ from messages.evse_manager import (
 )
 from messages.payload import Json
 from messages.smart_charging import ExternalLimits
-from messages.system import SystemReset
+from messages.system import (
+    FirmwareDownloaded, FirmwareInstalled, InstallFirmware, LogsUploaded, SystemReset, TransferFailed, UploadLogs,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -127,15 +133,21 @@ class SimBridge(SupervisedActor):
         ResultReady: "_on_result_ready",
         ValidationTimedOut: "_on_validation_timed_out",
         GetBusStatus: "_on_get_bus_status",
+        FirmwareDownloaded: "_on_transfer_outcome",
+        FirmwareInstalled: "_on_transfer_outcome",
+        LogsUploaded: "_on_transfer_outcome",
+        TransferFailed: "_on_transfer_outcome",
     }
 
     def __init__(self, ctx: ActorContext, name: str, *, evse_count: int, host: str, port: int,  # noqa: PLR0913
                  module_id: str = everest.SIM_MODULE_ID, ocpp_module_id: str = everest.OCPP_MODULE_ID,
                  prefix: str = everest.PREFIX, simulator: str = "simulator",
-                 aliases: Sequence[str] = ()) -> None:
+                 aliases: Sequence[str] = (), system: str = "") -> None:
         """Args:
             aliases: the names the Simulator tells (``evse/<id>``, ``auth``): registered for this
                 actor while it runs.
+            system: the SystemTransfers actor that does the system's firmware and log transfers
+                (empty: those commands fail with HandlerException).
         """
         super().__init__(ctx, name)
         self._evse_count = evse_count
@@ -151,12 +163,18 @@ class SimBridge(SupervisedActor):
         """EVSE → the offered (A, W) last published as enforced_limits, and its valid_until."""
         self._reservations: dict[int, int] = {}
         """EVSE → the reservation id sent to it (cancel_reservation names no EVSE)."""
+        self._system = system
+        self._transfers: dict[str, tuple[int, str, bool]] = {}
+        """transfer_id → (request_id, the status var, is an installation) of the transfers under way."""
+        self._last_image = ""
+        """The image downloaded last: what an allow_firmware_installation without a path installs."""
         self._commands: dict[type, Callable[[object], Json]] = {
             StopTransactionCommand: self._stop_transaction, GetSessionState: self._session_state,
             PauseCharging: self._obey, ResumeCharging: self._obey, ForceUnlock: self._obey,
             EnableDisable: self._enable_disable, ExternalLimits: self._external_limits,
             Reserve: self._reserve_now, CancelReserve: self._cancel_reservation, SystemReset: self._reset,
             everest.IsResetAllowed: lambda _msg: True, everest.SetConnectionTimeout: self._set_connection_timeout,
+            everest.SystemTransfer: self._system_transfer,
         }
 
     # --- life cycle ---------------------------------------------------------------------------
@@ -430,3 +448,47 @@ class SimBridge(SupervisedActor):
                                                   "ConnectionTimeOut", msg.seconds))
         self.log.info("ConnectionTimeOut is %d s", msg.seconds)
         return None
+
+    # --- the system's file transfers, done by SystemTransfers ------------------------------------
+
+    def _system_transfer(self, msg: everest.SystemTransfer) -> Json:
+        """Start the transfer; its steps and outcome are published as firmware_update_status /
+        log_status. The result is EVerest's: Accepted (update_firmware, upload_logs), or null."""
+        request = replace(msg.request, reply_to=self.name)
+        if isinstance(request, InstallFirmware) and not request.path:
+            request = replace(request, path=self._last_image)
+        var = "log_status" if isinstance(request, UploadLogs) else "firmware_update_status"
+        installing = isinstance(request, InstallFirmware)
+        if not self._system or not self.tell(self._system, request):
+            raise RuntimeError("the system's transfers are not running")
+        self._transfers[request.transfer_id] = (msg.request_id, var, installing)
+        step = "Uploading" if var == "log_status" else "Installing" if installing else "Downloading"
+        self._publish_transfer_status(everest.TransferStatus(var=var, status=step, request_id=msg.request_id,
+                                                             transfer_id=request.transfer_id))
+        if isinstance(request, UploadLogs):
+            return {"upload_logs_status": "Accepted", "file_name": request.file_name}
+        return None if installing else "Accepted"
+
+    def _on_transfer_outcome(self, msg: FirmwareDownloaded | FirmwareInstalled | LogsUploaded | TransferFailed,
+                             ) -> None:
+        under_way = self._transfers.pop(msg.transfer_id, None)
+        if under_way is None:
+            self.log.warning("the outcome of an unknown transfer %s; dropped", msg.transfer_id)
+            return
+        request_id, var, installing = under_way
+        status = everest.TransferStatus(var=var, status="", request_id=request_id, transfer_id=msg.transfer_id)
+        if isinstance(msg, FirmwareDownloaded):
+            self._last_image = msg.path
+            status = replace(status, status="Downloaded", path=msg.path, size=msg.size)
+        elif isinstance(msg, FirmwareInstalled):
+            status = replace(status, status="Installed")
+        elif isinstance(msg, LogsUploaded):
+            status = replace(status, status="Uploaded", size=msg.size)
+        else:
+            failed = "UploadFailure" if var == "log_status" else "InstallationFailed" if installing else "DownloadFailed"
+            status = replace(status, status=failed, reason=msg.reason)
+        self._publish_transfer_status(status)
+
+    def _publish_transfer_status(self, status: everest.TransferStatus) -> None:
+        self.log.info("%s %s (request %d)", status.var, status.status, status.request_id)
+        self._publish_var("system", status.var, everest.transfer_status_to_everest(status))

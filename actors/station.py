@@ -13,7 +13,8 @@ ChangeAvailabilityCommand → AvailabilityChangeResult.
 Emits: SendCallResult / SendCall(StatusNotification, triggered status notifications) and
 TriggerLinkMessage to the CSMS connection, ProvideToken to the EVSE manager, InstallTxProfile
 (the TxProfile of a RemoteStartTransaction) to the SchedulePublisher, RequestStop /
-CallReceived / ApplyAvailability / TriggerReport (ask) to the Evses."""
+CallReceived / ApplyAvailability / TriggerReport (ask) to the Evses, ReportTransferStatus
+(triggered Diagnostics/FirmwareStatusNotification) to the Firmware actor."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from messages.csms import (
     TriggerLinkMessage,
 )
 from messages.evse_manager import ProvideToken
+from messages.firmware import ReportTransferStatus
 from messages.provided import AvailabilityChangeResult, ChangeAvailabilityCommand, SecurityEvent
 from messages.smart_charging import InstallTxProfile
 from messages.persistence import GetAvailability, StoreAvailability
@@ -49,7 +51,7 @@ __all__ = ["Station"]
 
 ASK_TIMEOUT_S = 5.0
 _NOT_STARTABLE = frozenset({"Unavailable", "Faulted", "Finishing"})
-_IDLE_STATUS_NOTIFICATIONS = frozenset({"DiagnosticsStatusNotification", "FirmwareStatusNotification"})
+_TRANSFER_STATUS_NOTIFICATIONS = frozenset({"DiagnosticsStatusNotification", "FirmwareStatusNotification"})
 CRITICAL_SECURITY_EVENTS = frozenset({
     "FirmwareUpdated", "FailedToAuthenticateAtCentralSystem", "CentralSystemFailedToAuthenticate",
     "SettingSystemTime", "StartupOfTheDevice", "ResetOrReboot", "SecurityLogWasCleared",
@@ -83,8 +85,9 @@ class Station(SupervisedActor):
 
     def __init__(self, ctx: ActorContext, name: str, *, evse_count: int, csms: str = "csms",
                  persistence: str = "persistence", evse_manager: str = "simulator",
-                 schedules: str = "schedule_publisher") -> None:
+                 schedules: str = "schedule_publisher", firmware: str = "firmware") -> None:
         super().__init__(ctx, name)
+        self._firmware = firmware
         self._evse_count = evse_count
         self._csms, self._persistence, self._manager, self._schedules = csms, persistence, evse_manager, schedules
         self._evses: dict[int, EvseStateChanged] = {}
@@ -250,10 +253,11 @@ class Station(SupervisedActor):
             return {"status": "Rejected"}
         if wanted in ("BootNotification", "Heartbeat"):
             self.tell(self._csms, TriggerLinkMessage(action=wanted))
-        elif wanted in _IDLE_STATUS_NOTIFICATIONS:
-            # No firmware update or diagnostics upload runs (those operations are not supported).
-            self.tell(self._csms, SendCall(action=wanted, payload={"status": "Idle"}, reply_to=self.name,
-                                           correlation="trigger", triggered=True))
+        elif wanted in _TRANSFER_STATUS_NOTIFICATIONS:
+            # The Firmware actor knows the update or upload under way; without it, none runs.
+            if not self.tell(self._firmware, ReportTransferStatus(action=wanted)):
+                self.tell(self._csms, SendCall(action=wanted, payload={"status": "Idle"}, reply_to=self.name,
+                                               correlation="trigger", triggered=True))
         elif wanted == "StatusNotification":
             if connector in (None, 0):
                 self._report_status(triggered=True)

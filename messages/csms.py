@@ -26,6 +26,7 @@ __all__ = [
     "FrameReceived",
     "HeartbeatDue",
     "QueueDue",
+    "ReconnectLink",
     "SocketClosed",
     "SocketOpened",
     "CallFailed",
@@ -197,6 +198,16 @@ class TriggerLinkMessage:
     ``BootNotification`` or ``Heartbeat`` (the TriggerMessage answer has gone first)."""
 
     action: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReconnectLink:
+    """Command (tell, any actor → CsmsConnection): close the websocket and open it again at
+    once (not after a back-off), e.g. to present a renewed client certificate. Sent after the
+    answer to the CSMS's CALL, which therefore goes out first. Ignored while not connected (the
+    next attempt uses the new settings anyway)."""
+
+    reason: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -29,14 +29,17 @@ from messages.evse_manager import (
 )
 from messages.payload import Json, freeze, thaw
 from messages.smart_charging import ExternalLimits
-from messages.system import ResetKind, SystemReset
+from messages.system import (
+    DownloadFirmware, FirmwareDownloaded, FirmwareInstalled, InstallFirmware, LogsUploaded, LogType, ResetKind,
+    SystemReset, TransferFailed, UploadLogs,
+)
 
 __all__ = [
     "BusFormatError", "CMD_ERROR_EVENTS", "CMD_TIMEOUT_S", "Call", "Cmd", "CmdError", "CmdResult",
     "Connection", "Envelope", "ErrorEvent", "GLOBAL_READY_TOPIC", "GlobalReady", "IsResetAllowed",
     "ModuleReady", "OCPP_MODULE_ID", "OPEN_END_S", "PREFIX", "PROVIDED", "QOS", "REQUIREMENTS",
     "SESSION_STATE_TIMEOUT_S", "SIM_COMMANDS", "SIM_CONTROL_PREFIX", "SIM_MODULE_ID", "SetConnectionTimeout",
-    "Topic", "TopicKind", "UNTIL_CANCELLED", "VALIDATE_TOKEN_TIMEOUT_S", "Var", "call_for", "client_id",
+    "SystemTransfer", "TRANSFER_VARS", "Topic", "TopicKind", "UNTIL_CANCELLED", "VALIDATE_TOKEN_TIMEOUT_S", "Var", "call_for", "client_id",
     "cmd_topic", "data_transfer_request_from_everest", "data_transfer_request_to_everest",
     "data_transfer_result_from_everest", "data_transfer_result_to_everest", "decode", "default_connections",
     "encode", "energy_sink_impl", "enforced_limits_to_everest", "error_cleared_to_everest",
@@ -47,7 +50,8 @@ __all__ = [
     "result_topic", "session_event_from_everest", "session_event_to_everest", "session_state_from_everest",
     "session_state_to_everest", "sim_command_from_mqtt", "sim_command_to_mqtt", "sim_control_topic",
     "sim_impl", "sim_impls", "soc_from_everest", "stop_reason_from_everest", "stop_reason_to_everest",
-    "timeout_error", "token_validated_from_everest", "token_validated_to_everest",
+    "timeout_error", "token_validated_from_everest", "transfer_answer", "transfer_status_from_everest",
+    "transfer_status_to_everest", "TransferStatus", "token_validated_to_everest",
     "validate_token_from_everest", "validate_token_to_everest", "var_topic",
 ]
 
@@ -716,6 +720,8 @@ def call_for(msg: object, *, expiry_time: datetime | None = None) -> Call:  # no
     if isinstance(msg, DataTransferRequest):
         return Call(requirement="data_transfer", evse_id=0, cmd="data_transfer",
                     args={"request": data_transfer_request_to_everest(msg)})
+    if isinstance(msg, SystemTransfer):
+        return _system_transfer_call(msg)
     raise TypeError(f"no command carries {type(msg).__name__}")
 
 
@@ -753,7 +759,135 @@ def message_for(requirement: str, evse_id: int, cmd: str, args: Json) -> object:
         return SetConnectionTimeout(seconds=_int(args, "connection_timeout", what))
     elif requirement == "data_transfer" and cmd == "data_transfer":
         return data_transfer_request_from_everest(_get(args, "request", what))
+    elif requirement == "system" and cmd in _TRANSFER_CMDS:
+        return _system_transfer_from_everest(cmd, args, what)
     raise BusFormatError(f"{requirement} has no command {cmd!r}")
+
+
+# --- the system's file transfers: update_firmware, allow_firmware_installation, upload_logs ----
+
+_TRANSFER_CMDS = ("update_firmware", "allow_firmware_installation", "upload_logs")
+_FIRMWARE_FAILED = frozenset({"DownloadFailed", "InstallationFailed", "InstallVerificationFailed", "InvalidSignature"})
+_FIRMWARE_STATUSES = frozenset({"Downloaded", "Downloading", "DownloadScheduled", "DownloadPaused", "Idle",
+                                "Installing", "Installed", "InstallRebooting", "InstallScheduled",
+                                "SignatureVerified"}) | _FIRMWARE_FAILED
+_LOG_FAILED = frozenset({"BadMessage", "NotSupportedOperation", "PermissionDenied", "UploadFailure"})
+_LOG_STATUSES = frozenset({"Idle", "Uploaded", "Uploading", "AcceptedCanceled"}) | _LOG_FAILED
+TRANSFER_VARS = {"firmware_update_status": "firmware_update_status", "log_status": "log_status"}
+"""The system vars that report a transfer → the key of their status (EVerest's FirmwareUpdateStatus, LogStatus)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SystemTransfer:
+    """Command (bus only): one of our transfer commands with EVerest's integer ``request_id``,
+    which the system's firmware_update_status / log_status vars repeat. Our ``transfer_id``
+    travels too, as an extension argument (see ``docs/mqtt-bus.md``)."""
+
+    request_id: int
+    request: DownloadFirmware | InstallFirmware | UploadLogs
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferStatus:
+    """A firmware_update_status or log_status var. ``transfer_id``, ``path``, ``size`` and
+    ``reason`` are our extensions: empty/0 from a system module that does not send them."""
+
+    var: str
+    status: str
+    request_id: int
+    transfer_id: str = ""
+    path: str = ""
+    size: int = 0
+    reason: str = ""
+
+
+def _system_transfer_call(transfer: SystemTransfer) -> Call:
+    msg, request_id = transfer.request, transfer.request_id
+    if isinstance(msg, DownloadFirmware):
+        request = {"request_id": request_id, "location": msg.url, "retries": 1, "retry_interval_s": 0,
+                   "transfer_id": msg.transfer_id}
+        return Call(requirement="system", evse_id=0, cmd="update_firmware", args={"firmware_update_request": request})
+    if isinstance(msg, InstallFirmware):
+        return Call(requirement="system", evse_id=0, cmd="allow_firmware_installation",
+                    args={"request_id": request_id, "transfer_id": msg.transfer_id, "path": msg.path})
+    request = {"request_id": request_id, "location": msg.location, "type": msg.log_type.value, "retries": 1,
+               "retry_interval_s": 0, "file_name": msg.file_name, "transfer_id": msg.transfer_id}
+    if msg.since is not None:
+        request["oldest_timestamp"] = format_time(msg.since)
+    if msg.until is not None:
+        request["latest_timestamp"] = format_time(msg.until)
+    return Call(requirement="system", evse_id=0, cmd="upload_logs", args={"upload_logs_request": request})
+
+
+def _system_transfer_from_everest(cmd: str, args: Mapping[str, Json], what: str) -> SystemTransfer:
+    """``reply_to`` is left empty for the receiver to fill; a missing ``transfer_id`` (a caller
+    without our extension) becomes ``request-<request_id>``."""
+    if cmd == "allow_firmware_installation":  # EVerest's has no arguments: all three are ours
+        request_id = _int(args, "request_id", what, 0)
+        return SystemTransfer(request_id=request_id, request=InstallFirmware(
+            transfer_id=_text(args, "transfer_id", what, "") or f"request-{request_id}",
+            path=_text(args, "path", what, ""), reply_to=""))
+    key = "firmware_update_request" if cmd == "update_firmware" else "upload_logs_request"
+    request = _obj(_get(args, key, what), what)
+    request_id = _int(request, "request_id", what, 0)
+    transfer_id = _text(request, "transfer_id", what, "") or f"request-{request_id}"
+    location = _text(request, "location", what)
+    if cmd == "update_firmware":
+        return SystemTransfer(request_id=request_id, request=DownloadFirmware(
+            transfer_id=transfer_id, url=location, reply_to=""))
+    log_type = _enum(LogType, _text(request, "type", what, LogType.DIAGNOSTICS.value), what)
+    since = _time(request, "oldest_timestamp", what) if "oldest_timestamp" in request else None
+    until = _time(request, "latest_timestamp", what) if "latest_timestamp" in request else None
+    return SystemTransfer(request_id=request_id, request=UploadLogs(
+        transfer_id=transfer_id, location=location, reply_to="", log_type=log_type,  # type: ignore[arg-type]
+        file_name=_text(request, "file_name", what, "") or f"logs-{request_id}.zip", since=since, until=until))
+
+
+def transfer_status_to_everest(status: TransferStatus) -> dict[str, object]:
+    data: dict[str, object] = {TRANSFER_VARS[status.var]: status.status, "request_id": status.request_id}
+    if status.transfer_id:
+        data["transfer_id"] = status.transfer_id
+    if status.path:
+        data["path"] = status.path
+    if status.size:
+        data["size"] = status.size
+    if status.reason:
+        data["reason"] = status.reason
+    return data
+
+
+def transfer_status_from_everest(var: str, value: Json) -> TransferStatus:
+    what = f"system.{var}"
+    if var not in TRANSFER_VARS:
+        raise BusFormatError(f"{what}: not a transfer status")
+    data = _obj(value, what)
+    status = _text(data, TRANSFER_VARS[var], what)
+    if status not in (_FIRMWARE_STATUSES if var == "firmware_update_status" else _LOG_STATUSES):
+        raise BusFormatError(f"{what}: unknown status {status!r}")
+    return TransferStatus(var=var, status=status, request_id=_int(data, "request_id", what),
+                          transfer_id=_text(data, "transfer_id", what, ""), path=_text(data, "path", what, ""),
+                          size=_int(data, "size", what, 0), reason=_text(data, "reason", what, ""))
+
+
+def transfer_answer(status: TransferStatus, transfer_id: str, *, installing: bool = False,
+                    ) -> FirmwareDownloaded | FirmwareInstalled | LogsUploaded | TransferFailed | None:
+    """Our answer to the transfer ``transfer_id`` that a status ends, or None for a step on the
+    way (Downloading, Installing, Uploading, ...). ``installing``: the transfer is an
+    installation (a DownloadFailed then is no answer to it)."""
+    kind = status.status
+    if status.var == "log_status":
+        if kind == "Uploaded":
+            return LogsUploaded(transfer_id=transfer_id, size=status.size)
+        if kind in _LOG_FAILED:
+            return TransferFailed(transfer_id=transfer_id, reason=status.reason or f"log upload: {kind}")
+        return None
+    if kind == "Downloaded" and not installing:
+        return FirmwareDownloaded(transfer_id=transfer_id, path=status.path, size=status.size)
+    if kind == "Installed" and installing:
+        return FirmwareInstalled(transfer_id=transfer_id)
+    if kind in _FIRMWARE_FAILED and installing == (kind not in ("DownloadFailed", "InvalidSignature")):
+        return TransferFailed(transfer_id=transfer_id, reason=status.reason or f"firmware update: {kind}")
+    return None
 
 
 def session_state_to_everest(state: SessionState) -> dict[str, object]:

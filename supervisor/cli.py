@@ -104,6 +104,12 @@ def _add_sim_command(commands: argparse._SubParsersAction) -> None:
                      help="the OCPP module's id (default ocpp)")
     sim.add_argument("--everest-prefix", type=_everest_prefix, default="everest/", metavar="PREFIX",
                      help="EVerest's topic prefix, with its trailing slash (default everest/)")
+    sim.add_argument("--system-path", default="", metavar="DIR",
+                     help="where the system keeps downloaded and installed firmware "
+                          "(default <temp dir>/ocpp-cp-<module id>/system)")
+    sim.add_argument("--log-file", default="", metavar="FILE",
+                     help="the log the system uploads for upload_logs (default the charge point's message log "
+                          "at the default MessageLogPath)")
 
     def one_line(message: str) -> NoReturn:
         sim.exit(EXIT_CONFIG, f"{sim.prog}: error: {message}\n")
@@ -215,7 +221,8 @@ def _sim(args: argparse.Namespace) -> int:
 
     (host, port) = args.mqtt
     return run_sim(SimSettings(host=host, port=port, evse_count=args.evses, module_id=args.module_id,
-                               ocpp_module_id=args.ocpp_module_id, prefix=args.everest_prefix))
+                               ocpp_module_id=args.ocpp_module_id, prefix=args.everest_prefix,
+                               system_path=args.system_path, log_file=args.log_file))
 
 
 def _replay(path: str) -> int:

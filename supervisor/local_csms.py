@@ -11,8 +11,12 @@ TLS (optional, for security profiles 2 and 3): give ``ssl_context``, a server-si
 needs no Basic-auth password (security profile 3), while one without it still does (profile
 2), so one server takes both, as a CSMS does while its charge points move from 2 to 3.
 Each :class:`Connection` records the TLS version, the cipher and the client certificate's
-common name. The context may be changed while the server runs (``load_cert_chain`` again):
-new handshakes use the new certificate.
+common name and serial. The context may be changed while the server runs (``load_cert_chain``
+again): new handshakes use the new certificate.
+
+Certificate renewal: with :meth:`LocalCsms.sign_certificates` the CSMS is the CA of its charge
+points: every SignCertificate.req it accepts is followed by a CertificateSigned.req with the
+chain the given signer made from the CSR.
 """
 
 from __future__ import annotations
@@ -84,6 +88,8 @@ class Connection:
     """(TLS version, cipher) of a wss:// connection; None on ws://."""
     client_cn: str | None = None
     """The common name of the verified client certificate the charge point presented, if any."""
+    client_serial: str | None = None
+    """That certificate's serial number, hex as OpenSSL prints it (upper case)."""
 
 
 @dataclass(frozen=True)
@@ -164,15 +170,16 @@ def _error_frame(unique_id: str, exc: Exception) -> str:
     return error.to_json()
 
 
-def _tls_of(connection: ServerConnection) -> tuple[tuple[str, str] | None, str | None]:
-    """(TLS version and cipher, client certificate common name) of a connection; Nones on ws://."""
+def _tls_of(connection: ServerConnection) -> tuple[tuple[str, str] | None, str | None, str | None]:
+    """(TLS version and cipher, client certificate common name, its serial) of a connection;
+    Nones on ws://."""
     ssl_object = connection.transport.get_extra_info("ssl_object") if connection.transport else None
     if ssl_object is None:
-        return None, None
+        return None, None, None
     version, cipher = ssl_object.version() or "", (ssl_object.cipher() or ("",))[0]
-    names = [value for rdn in (ssl_object.getpeercert() or {}).get("subject", ()) for key, value in rdn
-             if key == "commonName"]
-    return (version, cipher), (names[0] if names else None)
+    peer = ssl_object.getpeercert() or {}
+    names = [value for rdn in peer.get("subject", ()) for key, value in rdn if key == "commonName"]
+    return (version, cipher), (names[0] if names else None), peer.get("serialNumber")
 
 
 def _dumps(message: list) -> str:
@@ -200,6 +207,8 @@ class LocalCsms:
         self._replies: dict[tuple[str | None, str], Any] = {}
         self._queued: dict[tuple[str | None, str], deque] = defaultdict(deque)
         self._transaction_ids = itertools.count(1)
+        self._signer: Callable[[str, str], str] | None = None
+        self._signed: list[tuple[str, Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
@@ -294,6 +303,36 @@ class LocalCsms:
         if action in _EMPTY_REPLY_ACTIONS:
             return {}
         return CallErrorReply("NotImplemented", f"LocalCsms has no reply for {action}")
+
+    def sign_certificates(self, signer: Callable[[str, str], str] | None) -> None:
+        """Be the CA of the charge points' client certificates: a SignCertificate.req answered
+        Accepted is followed by a CertificateSigned.req carrying ``signer(cp_id, csr)`` (the PEM
+        chain), sent from a thread of its own. The charge point's answers (a payload, or the
+        exception) are in :attr:`certificates_signed`. None stops signing."""
+        with self._cond:
+            self._signer = signer
+
+    @property
+    def certificates_signed(self) -> list[tuple[str, Any]]:
+        """(cp_id, CertificateSigned.conf payload or the exception) of every chain sent."""
+        with self._cond:
+            return list(self._signed)
+
+    def wait_certificate_signed(self, count: int = 1, timeout: float = 5.0) -> Any:
+        """Block until ``count`` CertificateSigned.req have been answered; the last outcome."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self._signed) >= count, timeout):
+                raise AssertionError(f"{len(self._signed)} CertificateSigned answered, not {count}, within {timeout} s")
+            return self._signed[count - 1][1]
+
+    def _send_signed_certificate(self, cp_id: str, csr: str) -> None:
+        try:
+            signer = self._signer
+            assert signer is not None
+            outcome: Any = self.call(cp_id, "CertificateSigned", {"certificateChain": signer(cp_id, csr)}, timeout=10)
+        except Exception as exc:  # noqa: BLE001 - recorded for the test to look at
+            outcome = exc
+        self._record(self._signed, (cp_id, outcome))
 
     # -- recorded traffic ---------------------------------------------------------------------
 
@@ -542,6 +581,10 @@ class LocalCsms:
         else:
             frame = _dumps([CallResult.message_type_id, call.unique_id, reply])
         await self._send(cp_id, ws, frame)
+        if call.action == "SignCertificate" and self._signer is not None and isinstance(reply, dict) \
+                and reply.get("status") == "Accepted":
+            threading.Thread(target=self._send_signed_certificate, args=(cp_id, call.payload["csr"]),
+                             name="LocalCsms-signer", daemon=True).start()
 
     def _on_answer(self, cp_id: str, message: CallResult | CallError, text: str) -> None:
         # Answers nobody waits for (late, or to send_raw() CALLs) are only kept in .frames.

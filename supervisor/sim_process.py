@@ -1,9 +1,12 @@
 """``ocpp-cp sim``: the simulated charger as its own process on the MQTT bus.
 
 Its own small actor system: a Directory, a clock (injectable, as everywhere) and a supervisor
-(:mod:`supervisor.runtime`) with two children, in start order:
+(:mod:`supervisor.runtime`) with three children, in start order:
 
 * ``simulator``: the same :class:`actors.simulator.Simulator` the charge point embeds, unchanged;
+* ``system_transfers``: the same :class:`actors.system_transfers.SystemTransfers` the charge
+  point embeds, for the system's firmware and log transfers (files under ``--system-path``; an
+  upload packs ``--log-file``);
 * ``bridge``: :class:`actors.sim_bridge.SimBridge`, the bus edge, also registered as
   ``evse/1..N`` and ``auth``, the names the Simulator tells (so it needs no change).
 
@@ -20,6 +23,7 @@ import json
 import logging
 import os
 import signal
+import tempfile
 import threading
 from dataclasses import dataclass
 from functools import partial
@@ -32,6 +36,7 @@ from actors.base import ActorContext, Directory
 from actors.clock import SystemClock
 from actors.sim_bridge import BusStatus, GetBusStatus, SimBridge
 from actors.simulator import Simulator
+from actors.system_transfers import SystemTransfers
 from messages import everest
 from messages.lifecycle import Ping
 from supervisor import config_schema
@@ -49,7 +54,7 @@ log = logging.getLogger("ocpp_cp.sim")
 
 FLAGS = SupFlags(intensity=3, period=5.0)
 """As the charge point's: systemd (or whoever started us) is the next level up."""
-SIMULATOR, BRIDGE = "simulator", "bridge"
+SIMULATOR, BRIDGE, SYSTEM = "simulator", "bridge", "system_transfers"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +72,12 @@ class SimSettings:
     """EVerest's mqtt_everest_prefix (``--everest-prefix``), with its trailing slash."""
     meter_interval: float = 1.0
     """Seconds between meter readings."""
+    system_path: str = ""
+    """Where the system keeps downloaded and installed firmware (``--system-path``); empty:
+    ``<temp dir>/ocpp-cp-<module_id>/system``."""
+    log_file: str = ""
+    """The log that upload_logs packs (``--log-file``); empty: the module option default,
+    ``<MessageLogPath>/<ChargePointId>.log`` of the embedded default config."""
 
 
 def sim_charge_point_config(evse_count: int) -> ChargePointConfig:
@@ -100,10 +111,14 @@ class SimProcess:
         return (
             ChildSpec(id=SIMULATOR, start=partial(Simulator.start, self.ctx, SIMULATOR, evse_count=s.evse_count,
                                                   meter_interval=s.meter_interval)),
+            ChildSpec(id=SYSTEM, start=partial(SystemTransfers.start, self.ctx, SYSTEM,
+                                               directory=s.system_path or str(Path(tempfile.gettempdir())
+                                                                              / f"ocpp-cp-{s.module_id}" / "system"),
+                                               log_file=s.log_file or None)),
             ChildSpec(id=BRIDGE, start=partial(SimBridge.start, self.ctx, BRIDGE, evse_count=s.evse_count,
                                                host=s.host, port=s.port, module_id=s.module_id,
                                                ocpp_module_id=s.ocpp_module_id, prefix=s.prefix,
-                                               simulator=SIMULATOR, aliases=aliases)),
+                                               simulator=SIMULATOR, aliases=aliases, system=SYSTEM)),
         )
 
     def start(self, timeout: float = 30.0) -> SimProcess:

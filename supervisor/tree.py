@@ -11,8 +11,10 @@ With ``MqttServerAddress`` set, the rest of the charger is on the MQTT bus inste
 simulator (``docs/mqtt-bus.md``): RemoteModules takes the simulator's place under the name
 ``evse_manager`` (the EVSE managers, system, reservation, auth and energy sinks on the bus),
 ProvidedInterfaces serves our implementations, RemoteDataTransfer is the data_transfer
-requirement when one is connected, and the bus itself starts after those three (what it
-receives has somewhere to go) and before everyone who calls through them.
+requirement when one is connected, RemoteSystem takes the embedded SystemTransfers' name
+(``system_transfers``: firmware and log transfers) when a system module is connected, and the
+bus itself starts after those (what it receives has somewhere to go) and before everyone who
+calls through them.
 """
 
 from __future__ import annotations
@@ -25,17 +27,21 @@ from actors.mqtt_bus import MqttBus
 from actors.provided_interfaces import ProvidedInterfaces
 from actors.remote_data_transfer import RemoteDataTransfer
 from actors.remote_modules import RemoteModules
+from actors.remote_system import RemoteSystem
 from actors.configuration import Configuration
 from actors.csms_connection import CsmsConnection
 from actors.data_transfer import DataTransfer
 from actors.evse import Evse
+from actors.firmware import Firmware
 from actors.persistence import Persistence
 from actors.schedule_publisher import SchedulePublisher
 from actors.simulator import Simulator
 from actors.station import Station
+from actors.system_transfers import SystemTransfers
 from messages import everest
 from messages.data_transfer import DATA_TRANSFER_REQUIREMENT
 from supervisor.reset import ResetSequence
+from supervisor.security_tree import security_children
 from supervisor.spec import ChildSpec, SupFlags
 
 if TYPE_CHECKING:
@@ -44,7 +50,7 @@ if TYPE_CHECKING:
     from actors.base import ActorContext, SupervisedActor
     from supervisor.config import ChargePointConfig
 
-__all__ = ["EVSE_MANAGER_ON_BUS", "FLAGS", "ROUTES", "boot_notification_payload", "child_specs", "uses_mqtt"]
+__all__ = ["EVSE_MANAGER_ON_BUS", "FLAGS", "ROUTES", "SYSTEM_TRANSFERS", "boot_notification_payload", "child_specs", "uses_mqtt"]
 
 ROUTES: Mapping[str, str] = {
     "GetConfiguration": "configuration",
@@ -64,11 +70,23 @@ ROUTES: Mapping[str, str] = {
     "ReserveNow": "auth",
     "CancelReservation": "auth",
     "DataTransfer": "data_transfer",
+    "UpdateFirmware": "firmware",
+    "GetDiagnostics": "firmware",
+    "SignedUpdateFirmware": "firmware",
+    "GetLog": "firmware",
+    "CertificateSigned": "security",
+    "InstallCertificate": "security",
+    "DeleteCertificate": "security",
+    "GetInstalledCertificateIds": "security",
+    "ExtendedTriggerMessage": "security",
 }
 """CSMS action → name of the actor that owns it. Anything else is answered NotSupported."""
 
 EVSE_MANAGER_ON_BUS = "evse_manager"
 """The name RemoteModules runs under: the ``evse_manager`` and ``system`` of the other actors."""
+
+SYSTEM_TRANSFERS = "system_transfers"
+"""The name the system's file transfers run under: SystemTransfers, or RemoteSystem on the bus."""
 
 FLAGS = SupFlags(intensity=3, period=5.0)
 """Low on purpose: systemd (Restart=on-failure) is the next level up."""
@@ -97,11 +115,12 @@ def uses_mqtt(options: Mapping[str, object] | Any) -> bool:
 
 
 def _charger_side(ctx: ActorContext, evse_count: int, evse_manager: tuple[type[SupervisedActor], dict[str, Any]] | None,
-                  ) -> tuple[str, list[tuple[str, type[SupervisedActor], dict[str, Any]]]]:
-    """The name the EVSE manager runs under, and the actors that stand for the rest of the charger."""
+                  ) -> tuple[str, list[tuple[str, type[SupervisedActor], dict[str, Any]]], bool]:
+    """The name the EVSE manager runs under, the actors that stand for the rest of the charger,
+    and whether the system's transfers are among them (else SystemTransfers does them embedded)."""
     if evse_manager is not None or not uses_mqtt(ctx.options):
         manager, manager_args = evse_manager or (Simulator, {})
-        return "simulator", [("simulator", manager, {"evse_count": evse_count, **manager_args})]
+        return "simulator", [("simulator", manager, {"evse_count": evse_count, **manager_args})], False
     connections = everest.resolve_connections(ctx.options["Connections"], evse_count)
     actors: list[tuple[str, type[SupervisedActor], dict[str, Any]]] = [
         (EVSE_MANAGER_ON_BUS, RemoteModules, {"evse_count": evse_count}),
@@ -109,9 +128,13 @@ def _charger_side(ctx: ActorContext, evse_count: int, evse_manager: tuple[type[S
     ]
     if connections.get("data_transfer"):
         actors.append((DATA_TRANSFER_REQUIREMENT, RemoteDataTransfer, {}))
+    remote_system = bool(connections.get("system"))
+    if remote_system:
+        actors.append((SYSTEM_TRANSFERS, RemoteSystem, {"evse_count": evse_count}))
     actors.append(("bus", MqttBus, {"evse_count": evse_count, "provided": "provided",
-                                    "remote": EVSE_MANAGER_ON_BUS}))
-    return EVSE_MANAGER_ON_BUS, actors
+                                    "remote": EVSE_MANAGER_ON_BUS,
+                                    "var_routes": {"system": SYSTEM_TRANSFERS} if remote_system else {}}))
+    return EVSE_MANAGER_ON_BUS, actors, remote_system
 
 
 def child_specs(ctx: ActorContext, *, evse_manager: tuple[type[SupervisedActor], dict[str, Any]] | None = None,
@@ -122,7 +145,7 @@ def child_specs(ctx: ActorContext, *, evse_manager: tuple[type[SupervisedActor],
     plays the EVSE manager from a trace. Without it, a non-empty ``MqttServerAddress`` puts
     the bus actors in the simulator's place."""
     evse_count = int(ctx.options["EvseCount"])
-    manager, charger_side = _charger_side(ctx, evse_count, evse_manager)
+    manager, charger_side, remote_system = _charger_side(ctx, evse_count, evse_manager)
     wired = {"evse_manager": manager}
     actors: list[tuple[str, type[SupervisedActor], dict[str, Any]]] = [
         ("persistence", Persistence, {}),
@@ -134,6 +157,9 @@ def child_specs(ctx: ActorContext, *, evse_manager: tuple[type[SupervisedActor],
         ("schedule_publisher", SchedulePublisher, {"evse_count": evse_count, **wired}),
         ("data_transfer", DataTransfer, {}),
         *((f"evse/{i}", Evse, {"evse_id": i, **wired}) for i in range(1, evse_count + 1)),
+        *security_children(),
+        *(() if remote_system else [(SYSTEM_TRANSFERS, SystemTransfers, {})]),
+        ("firmware", Firmware, {"evse_count": evse_count, **wired}),
         ("csms", CsmsConnection, {"routes": ROUTES,
                                   "boot_payload": boot_notification_payload(ctx.config)}),
     ]

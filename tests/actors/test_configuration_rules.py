@@ -117,7 +117,7 @@ CASES: dict[str, list[tuple[str, str, str, ChangeStatus, object]]] = {
         ("default", "LightIntensity", "50", NS, None),                    # optional, absent
         ("default", "ReserveConnectorZeroSupported", "true", NS, None),
         ("default", "ChargeProfileMaxStackLevel", "5", NS, None),        # SmartCharging not declared
-        ("full", "SupportedFileTransferProtocols", "FTP", NS, None),     # FirmwareManagement not implemented
+        ("full", "SupportedFileTransferProtocols", "FTP", NS, None),     # FirmwareManagement not declared
         ("default", "x" * 60, "1", NS, None),
     ],
     "case-insensitive keys": [
@@ -375,12 +375,12 @@ def test_supported_feature_profiles(config: str, expected: tuple[str, ...]) -> N
 def test_declared_local_list_without_its_object_is_not_supported() -> None:
     config = make_config(DEFAULT_BASE, {"Core": {"SupportedFeatureProfiles": "Core,LocalAuthListManagement,"
                                                                              "SmartCharging,FirmwareManagement"}})
-    assert supported_feature_profiles(config) == ("Core", "RemoteTrigger")
+    assert supported_feature_profiles(config) == ("Core", "FirmwareManagement", "RemoteTrigger")  # no keys required
 
 
 def test_implemented_profiles_are_ocpp_profiles() -> None:
     assert IMPLEMENTED_FEATURE_PROFILES <= set(FEATURE_PROFILES)
-    assert "FirmwareManagement" not in IMPLEMENTED_FEATURE_PROFILES
+    assert IMPLEMENTED_FEATURE_PROFILES == set(FEATURE_PROFILES)
 
 
 def test_every_config_object_is_a_feature_profile_or_always_changeable() -> None:

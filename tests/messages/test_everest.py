@@ -546,3 +546,64 @@ def test_sim_control_empty_payload() -> None:
 def test_malformed_sim_control(topic: str, payload: bytes) -> None:
     with pytest.raises(ev.BusFormatError):
         ev.sim_command_from_mqtt(topic, payload)
+
+
+# --- the system's file transfers ------------------------------------------------------------
+
+from messages.system import (  # noqa: E402
+    DownloadFirmware, FirmwareDownloaded, FirmwareInstalled, InstallFirmware, LogsUploaded, LogType, TransferFailed,
+    UploadLogs,
+)
+
+
+@pytest.mark.parametrize("request_", [
+    DownloadFirmware(transfer_id="t1", url="ftp://u:p@host/fw.bin", reply_to=""),
+    InstallFirmware(transfer_id="t2", path="/tmp/fw.bin", reply_to=""),
+    UploadLogs(transfer_id="t3", location="http://host/up/", file_name="d.zip", log_type=LogType.SECURITY,
+               reply_to="", since=datetime(2026, 1, 1, tzinfo=timezone.utc),
+               until=datetime(2026, 1, 2, tzinfo=timezone.utc)),
+])
+def test_system_transfer_commands_round_trip(request_):
+    call = ev.call_for(ev.SystemTransfer(request_id=7, request=request_))
+    assert call.requirement == "system"
+    args = json.loads(json.dumps(thaw(call.args)))
+    assert ev.message_for("system", 0, call.cmd, args) == ev.SystemTransfer(request_id=7, request=request_)
+
+
+def test_everest_shaped_transfer_commands_without_our_extras():
+    download = ev.message_for("system", 0, "update_firmware",
+                              {"firmware_update_request": {"request_id": 3, "location": "http://h/fw"}})
+    assert download.request == DownloadFirmware(transfer_id="request-3", url="http://h/fw", reply_to="")
+    install = ev.message_for("system", 0, "allow_firmware_installation", {})
+    assert install.request.path == "" and install.request_id == 0
+    with pytest.raises(ev.BusFormatError):
+        ev.message_for("system", 0, "upload_logs", {"upload_logs_request": {"type": "DiagnosticsLog"}})
+
+
+def test_transfer_statuses_and_the_answers_they_give():
+    status = ev.TransferStatus(var="firmware_update_status", status="Downloaded", request_id=4, transfer_id="t",
+                               path="/x/fw.bin", size=10)
+    value = ev.transfer_status_to_everest(status)
+    assert value == {"firmware_update_status": "Downloaded", "request_id": 4, "transfer_id": "t", "path": "/x/fw.bin",
+                     "size": 10}
+    assert ev.transfer_status_from_everest("firmware_update_status", value) == status
+    assert ev.transfer_answer(status, "t") == FirmwareDownloaded(transfer_id="t", path="/x/fw.bin", size=10)
+    assert ev.transfer_answer(status, "t", installing=True) is None
+
+    def answer(var, kind, *, installing=False):
+        key = ev.TRANSFER_VARS[var]
+        return ev.transfer_answer(ev.transfer_status_from_everest(var, {key: kind, "request_id": 1}), "t",
+                                  installing=installing)
+
+    assert answer("firmware_update_status", "Downloading") is None
+    assert isinstance(answer("firmware_update_status", "DownloadFailed"), TransferFailed)
+    assert answer("firmware_update_status", "DownloadFailed", installing=True) is None
+    assert answer("firmware_update_status", "Installed", installing=True) == FirmwareInstalled(transfer_id="t")
+    assert isinstance(answer("firmware_update_status", "InstallationFailed", installing=True), TransferFailed)
+    assert answer("log_status", "Uploading") is None
+    assert answer("log_status", "Uploaded") == LogsUploaded(transfer_id="t", size=0)
+    assert isinstance(answer("log_status", "UploadFailure"), TransferFailed)
+    for var, value in (("log_status", {"log_status": "Nonsense", "request_id": 1}),
+                       ("firmware_update_status", {"request_id": 1}), ("powermeter", {})):
+        with pytest.raises(ev.BusFormatError):
+            ev.transfer_status_from_everest(var, value)

@@ -10,7 +10,7 @@ of bridge.js). A reader thread appends every event to ``events``; waiting helper
 TLS (security profiles 2 and 3): give ``tls_cert`` (the server's PEM chain) and ``tls_key``; the URL is
 then ``wss://``. ``tls_client_ca`` asks for client certificates from that CA (a verified one stands in
 for the password), ``require_client_cert`` refuses the handshake without one. ``connected`` events carry
-``tls`` ([version, cipher]) and ``clientCn``.
+``tls`` ([version, cipher]), ``clientCn`` and ``clientSerial`` (hex, upper case).
 """
 
 from __future__ import annotations

@@ -99,6 +99,38 @@ class Authority:
         files.chain.write_bytes(cert_pem + self.pem)
         return files
 
+    def sign_csr(self, csr_pem: str, *, days: int = 30, common_name: str | None = None,
+                 chain: tuple[x509.Certificate, ...] = ()) -> str:
+        """What a CSMS does with a SignCertificate.req: a client certificate for the request's
+        key and subject (or ``common_name``), signed by us; returned as the PEM chain (the leaf,
+        then ``chain``, then our certificate unless we are a root)."""
+        request = x509.load_pem_x509_csr(csr_pem.encode())
+        assert request.is_signature_valid
+        subject = request.subject if common_name is None else _name(common_name)
+        cert = (x509.CertificateBuilder()
+                .subject_name(subject).issuer_name(self.certificate.subject)
+                .public_key(request.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(_NOW - dt.timedelta(minutes=5)).not_valid_after(_NOW + dt.timedelta(days=days))
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+                               critical=False)
+                .sign(self.key, hashes.SHA256()))
+        parents = (*chain, *(() if self.is_root else (self.certificate,)))
+        return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (cert, *parents)).decode()
+
+    @property
+    def is_root(self) -> bool:
+        return self.certificate.issuer == self.certificate.subject
+
+    def intermediate(self, name: str) -> Authority:
+        """A sub-CA signed by us (its certificates' chains end with its own certificate)."""
+        return _authority(self.directory, name, issuer=self)
+
+    def cross_signed(self, other: Authority) -> x509.Certificate:
+        """``other``'s root key and name, certified by us (AdditionalRootCertificateCheck's new root)."""
+        return _ca_certificate(other.certificate.subject, other.key, self)
+
     def server(self, name: str = "localhost", *, hosts: tuple[str, ...] = ("localhost", "127.0.0.1"),
                **validity: dt.datetime) -> Issued:
         return self.issue(name, hosts=hosts, **validity)
@@ -107,13 +139,11 @@ class Authority:
         return self.issue(charge_point_id, client=True, **validity)
 
 
-def make_authority(directory: Path, name: str = "csms-root") -> Authority:
-    """A new self-signed root CA (valid from yesterday for a year)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = _name(name)
-    cert = (x509.CertificateBuilder()
-            .subject_name(subject).issuer_name(subject)
+def _ca_certificate(subject: x509.Name, key: ec.EllipticCurvePrivateKey, issuer: Authority | None,
+                    ) -> x509.Certificate:
+    signer_key = issuer.key if issuer else key
+    return (x509.CertificateBuilder()
+            .subject_name(subject).issuer_name(issuer.certificate.subject if issuer else subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(_NOW - dt.timedelta(days=1)).not_valid_after(_NOW + dt.timedelta(days=365))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -121,5 +151,15 @@ def make_authority(directory: Path, name: str = "csms-root") -> Authority:
                                          data_encipherment=False, key_agreement=False, key_cert_sign=True,
                                          crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
-    return Authority(name, key, cert, directory)
+            .sign(signer_key, hashes.SHA256()))
+
+
+def _authority(directory: Path, name: str, issuer: Authority | None = None) -> Authority:
+    directory.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    return Authority(name, key, _ca_certificate(_name(name), key, issuer), directory)
+
+
+def make_authority(directory: Path, name: str = "csms-root") -> Authority:
+    """A new self-signed root CA (valid from yesterday for a year)."""
+    return _authority(directory, name)

@@ -14,7 +14,7 @@
  *          + STRICT_CSMS_TLS_REQUIRE_CLIENT_CERT=1: refuse the TLS handshake without one
  *
  * stdout events (one JSON object per line, field `ev`):
- *   listening {port, tls} | connected {cp, password, protocol, tls, clientCn}
+ *   listening {port, tls} | connected {cp, password, protocol, tls, clientCn, clientSerial}
  *   rejected {cp, status, reason, password}
  *   call_in {cp, action, params, messageId} | call_result {id, cp, action, result}
  *   call_error {id, cp, action, kind, code, description, details}
@@ -75,16 +75,18 @@ function passwordText(passwordBuffer) {
     return passwordBuffer === undefined ? null : passwordBuffer.toString('utf8');
 }
 
-/** TLS facts of a handshake: {tls: [version, cipher] | null, clientCn: verified client certificate CN | null}. */
+/** TLS facts of a handshake: {tls: [version, cipher] | null, clientCn: verified client certificate CN | null,
+ *  clientSerial: its serial number, hex as OpenSSL prints it | null}. */
 function tlsOf(request) {
     const socket = request && request.socket;
     if (!socket || !socket.encrypted) {
-        return { tls: null, clientCn: null };
+        return { tls: null, clientCn: null, clientSerial: null };
     }
     const peer = socket.authorized ? socket.getPeerCertificate() : null;
     return {
         tls: [socket.getProtocol(), socket.getCipher().standardName || socket.getCipher().name],
         clientCn: peer && peer.subject ? peer.subject.CN || null : null,
+        clientSerial: peer && peer.serialNumber ? peer.serialNumber : null,
     };
 }
 
@@ -154,9 +156,9 @@ function attachClient(client) {
 
     const connection = { client, describeCallError };
     connections.set(identity, connection);
-    const { tls, clientCn } = tlsOf(client.handshake.request);
+    const { tls, clientCn, clientSerial } = tlsOf(client.handshake.request);
     emit({ ev: 'connected', cp: identity, password: passwordText(client.handshake.password), protocol: client.protocol,
-           tls, clientCn });
+           tls, clientCn, clientSerial });
 
     client.on('call', ({ outbound, payload }) => {
         if (!outbound) {
