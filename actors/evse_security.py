@@ -1,8 +1,9 @@
 """EvseSecurity: the embedded ``evse_security`` module, a file-based certificate store.
 
 It is reached like any other module of the charger, by messages (:mod:`messages.security`),
-under the Directory name :data:`messages.security.SECURITY_REQUIREMENT`; an MQTT proxy for
-EVerest's EvseSecurity can take that name instead. The work is in
+under the Directory name :data:`messages.security.SECURITY_REQUIREMENT`; on the bus
+:class:`actors.remote_security.RemoteSecurity` takes that name instead, and ``ocpp-cp sim
+--certs-path`` runs this same actor for its ``security`` implementation. The work is in
 :class:`actors.evse_security_store.SecurityStore` (real X.509 with ``cryptography``, real
 CSRs, atomic files); this actor gives it a thread and turns its outcomes into replies. The
 store is the directory of ``Internal.CertsPath`` (:meth:`actors.certificates.CertificateStore.for_config`),

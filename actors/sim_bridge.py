@@ -20,7 +20,9 @@ Reserve, CancelReserve, SystemReset; (ask) GetSessionState, to answer commands w
 The system's transfer commands (update_firmware, allow_firmware_installation, upload_logs) go to
 the SystemTransfers actor of this process as DownloadFirmware / InstallFirmware / UploadLogs;
 its FirmwareDownloaded, FirmwareInstalled, LogsUploaded and TransferFailed (accepted, tell) are
-published as the system's firmware_update_status / log_status vars.
+published as the system's firmware_update_status / log_status vars. The ``security``
+implementation's evse_security commands (``--certs-path``) are asked of the EvseSecurity store
+of this process and answered with its reply.
 A command's result is published after every event the Simulator emitted before it answered
 (the result goes to the back of this actor's inbox), so queued events come before the answers.
 Nothing malformed from the broker is fatal: it is answered with an error or logged and dropped.
@@ -60,6 +62,8 @@ __all__ = ["BusStatus", "GetBusStatus", "MqttConnectionChanged", "MqttMessageRec
            "SimBridge", "ValidationTimedOut", "control_filters"]
 
 ASK_TIMEOUT_S = 5.0
+SECURITY_ASK_S = 4.0
+"""How long a command of the ``security`` implementation waits for the store (the caller waits 4.5 s)."""
 """How long a command waits for the Simulator's state (it answers in microseconds)."""
 ENFORCED_LIMITS_VALID_S = 60.0
 """valid_until of an enforced_limits var; it is published again when half of that has passed."""
@@ -142,12 +146,14 @@ class SimBridge(SupervisedActor):
     def __init__(self, ctx: ActorContext, name: str, *, evse_count: int, host: str, port: int,  # noqa: PLR0913
                  module_id: str = everest.SIM_MODULE_ID, ocpp_module_id: str = everest.OCPP_MODULE_ID,
                  prefix: str = everest.PREFIX, simulator: str = "simulator",
-                 aliases: Sequence[str] = (), system: str = "") -> None:
+                 aliases: Sequence[str] = (), system: str = "", security: str = "") -> None:
         """Args:
             aliases: the names the Simulator tells (``evse/<id>``, ``auth``): registered for this
                 actor while it runs.
             system: the SystemTransfers actor that does the system's firmware and log transfers
                 (empty: those commands fail with HandlerException).
+            security: the EvseSecurity actor (certificate store) that serves the ``security``
+                implementation's evse_security commands (empty: they fail with HandlerException).
         """
         super().__init__(ctx, name)
         self._evse_count = evse_count
@@ -164,6 +170,7 @@ class SimBridge(SupervisedActor):
         self._reservations: dict[int, int] = {}
         """EVSE → the reservation id sent to it (cancel_reservation names no EVSE)."""
         self._system = system
+        self._security = security
         self._transfers: dict[str, tuple[int, str, bool]] = {}
         """transfer_id → (request_id, the status var, is an installation) of the transfers under way."""
         self._last_image = ""
@@ -175,6 +182,7 @@ class SimBridge(SupervisedActor):
             Reserve: self._reserve_now, CancelReserve: self._cancel_reservation, SystemReset: self._reset,
             everest.IsResetAllowed: lambda _msg: True, everest.SetConnectionTimeout: self._set_connection_timeout,
             everest.SystemTransfer: self._system_transfer,
+            **dict.fromkeys(everest.SECURITY_REQUESTS, self._security_request),
         }
 
     # --- life cycle ---------------------------------------------------------------------------
@@ -448,6 +456,15 @@ class SimBridge(SupervisedActor):
                                                   "ConnectionTimeOut", msg.seconds))
         self.log.info("ConnectionTimeOut is %d s", msg.seconds)
         return None
+
+    # --- the evse_security commands, answered by the EvseSecurity store ---------------------------
+
+    def _security_request(self, msg: object) -> Json:
+        """Asked of the same certificate store the charge point embeds (its files under ``--certs-path``)."""
+        if not self._security or self.ctx.directory.get(self._security) is None:
+            raise RuntimeError("this simulator serves no security implementation (no --certs-path)")
+        reply = self.ctx.directory.ask(self._security, msg, timeout=SECURITY_ASK_S)
+        return everest.security_reply_to_everest(reply)
 
     # --- the system's file transfers, done by SystemTransfers ------------------------------------
 

@@ -28,6 +28,12 @@ from messages.evse_manager import (
     SimCommand, StopTransactionCommand, TokenValidated, ValidateToken,
 )
 from messages.payload import Json, freeze, thaw
+from messages.security import (
+    CaCertificateInstalled, CaCertificateType, CertificateDeleted, CertificateHashData, CertificateVerified,
+    CsrGenerated, DeleteCertificate, DeleteResult, GenerateCsr, GetInstalledCertificates, GetLeafCertificateInfo,
+    InstallCaCertificate, InstalledCertificate, InstalledCertificates, InstallResult, LeafCertificateInfo,
+    LeafCertificateUpdated, UpdateLeafCertificate, VerifyCertificate,
+)
 from messages.smart_charging import ExternalLimits
 from messages.system import (
     DownloadFirmware, FirmwareDownloaded, FirmwareInstalled, InstallFirmware, LogsUploaded, LogType, ResetKind,
@@ -38,7 +44,7 @@ __all__ = [
     "BusFormatError", "CMD_ERROR_EVENTS", "CMD_TIMEOUT_S", "Call", "Cmd", "CmdError", "CmdResult",
     "Connection", "Envelope", "ErrorEvent", "GLOBAL_READY_TOPIC", "GlobalReady", "IsResetAllowed",
     "ModuleReady", "OCPP_MODULE_ID", "OPEN_END_S", "PREFIX", "PROVIDED", "QOS", "REQUIREMENTS",
-    "SESSION_STATE_TIMEOUT_S", "SIM_COMMANDS", "SIM_CONTROL_PREFIX", "SIM_MODULE_ID", "SetConnectionTimeout",
+    "SECURITY_REQUESTS", "SESSION_STATE_TIMEOUT_S", "SIM_COMMANDS", "SIM_CONTROL_PREFIX", "SIM_MODULE_ID", "SetConnectionTimeout",
     "SystemTransfer", "TRANSFER_VARS", "Topic", "TopicKind", "UNTIL_CANCELLED", "VALIDATE_TOKEN_TIMEOUT_S", "Var", "call_for", "client_id",
     "cmd_topic", "data_transfer_request_from_everest", "data_transfer_request_to_everest",
     "data_transfer_result_from_everest", "data_transfer_result_to_everest", "decode", "default_connections",
@@ -47,7 +53,8 @@ __all__ = [
     "external_limits_from_everest", "external_limits_to_everest", "global_ready_topic", "message_for",
     "meter_reading_from_everest", "meter_reading_to_everest", "module_ready_topic", "offered_from_everest",
     "parse_topic", "provided_token_from_everest", "provided_token_to_everest", "resolve_connections",
-    "result_topic", "session_event_from_everest", "session_event_to_everest", "session_state_from_everest",
+    "result_topic", "security_reply_from_everest", "security_reply_to_everest", "session_event_from_everest",
+    "session_event_to_everest", "session_state_from_everest",
     "session_state_to_everest", "sim_command_from_mqtt", "sim_command_to_mqtt", "sim_control_topic",
     "sim_impl", "sim_impls", "soc_from_everest", "stop_reason_from_everest", "stop_reason_to_everest",
     "timeout_error", "token_validated_from_everest", "transfer_answer", "transfer_status_from_everest",
@@ -78,6 +85,9 @@ UNTIL_CANCELLED = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
 """reserve_now's expiry_time when the sender has none: our OCPP side cancels on expiry itself."""
 OPEN_END_S = 2**31 - 1
 """Duration of a decoded schedule with no end marker: EVerest's last entry holds for ever."""
+SECURITY_REQUESTS = (GenerateCsr, UpdateLeafCertificate, InstallCaCertificate, DeleteCertificate,
+                     GetInstalledCertificates, VerifyCertificate, GetLeafCertificateInfo)
+"""The messages of :mod:`messages.security` that travel as evse_security commands."""
 _STOP_1TO1 = frozenset({"EmergencyStop", "EVDisconnected", "HardReset", "Local", "PowerLoss", "Reboot",
                         "Remote", "SoftReset", "UnlockCommand", "DeAuthorized"})
 _EVSE = re.compile(r"[1-9][0-9]{0,2}")
@@ -116,7 +126,7 @@ def sim_impl(impl: str) -> tuple[str, int]:
     for prefix, requirement in (("evse_manager_", "evse_manager"), ("energy_sink_", "evse_energy_sink")):
         if impl.startswith(prefix) and _EVSE.fullmatch(impl[len(prefix):]):
             return requirement, int(impl[len(prefix):])
-    if impl in ("system", "reservation", "auth"):
+    if impl in ("system", "reservation", "auth", "security"):  # security: only with ``ocpp-cp sim --certs-path``
         return impl, 0
     raise BusFormatError(f"the simulator has no implementation {impl!r}")
 
@@ -722,6 +732,8 @@ def call_for(msg: object, *, expiry_time: datetime | None = None) -> Call:  # no
                     args={"request": data_transfer_request_to_everest(msg)})
     if isinstance(msg, SystemTransfer):
         return _system_transfer_call(msg)
+    if isinstance(msg, SECURITY_REQUESTS):
+        return _security_call(msg)
     raise TypeError(f"no command carries {type(msg).__name__}")
 
 
@@ -761,6 +773,8 @@ def message_for(requirement: str, evse_id: int, cmd: str, args: Json) -> object:
         return data_transfer_request_from_everest(_get(args, "request", what))
     elif requirement == "system" and cmd in _TRANSFER_CMDS:
         return _system_transfer_from_everest(cmd, args, what)
+    elif requirement == "security" and cmd in _SECURITY_CMDS:
+        return _security_from_everest(cmd, args, what)
     raise BusFormatError(f"{requirement} has no command {cmd!r}")
 
 
@@ -1061,3 +1075,168 @@ def sim_command_from_mqtt(topic: str, payload: bytes) -> SimCommand:
         return SimCommand(evse_id=parsed.evse_id, command=parsed.name, args=args)
     except RecursionError:
         raise BusFormatError("nested too deeply") from None
+
+
+# --- the evse_security requirement (EVerest's evse_security interface) -------------------------
+
+_SECURITY_CMDS = ("install_ca_certificate", "delete_certificate", "update_leaf_certificate", "verify_certificate",
+                  "get_installed_certificates", "generate_certificate_signing_request", "get_leaf_certificate_info")
+_CA_TYPES = {CaCertificateType.CSMS: "CSMS", CaCertificateType.MF: "MF"}
+"""Our bundles → EVerest's CaCertificateType (and LeafCertificateType, for verify_certificate)."""
+_CERT_TYPES = {CaCertificateType.CSMS: "CSMSRootCertificate", CaCertificateType.MF: "MFRootCertificate"}
+"""Our bundles → EVerest's CertificateType (get_installed_certificates)."""
+_VALIDATION = {InstallResult.ACCEPTED: "Valid", InstallResult.EXPIRED: "Expired",
+               InstallResult.INVALID_SIGNATURE: "InvalidSignature",
+               InstallResult.NO_ROOT_CERTIFICATE_INSTALLED: "IssuerNotFound",
+               InstallResult.INVALID_CERTIFICATE_CHAIN: "InvalidChain"}
+"""Our verification outcome → EVerest's CertificateValidationResult (the rest: Unknown)."""
+_VALIDATION_BACK = {v: k for k, v in _VALIDATION.items()} | {
+    "InvalidLeafSignature": InstallResult.INVALID_SIGNATURE, "Unknown": InstallResult.INVALID_FORMAT}
+
+
+def _hash_data_to_everest(data: CertificateHashData) -> dict[str, object]:
+    return {"hash_algorithm": data.hash_algorithm, "issuer_name_hash": data.issuer_name_hash,
+            "issuer_key_hash": data.issuer_key_hash, "serial_number": data.serial_number}
+
+
+def _hash_data_from_everest(value: Json, what: str) -> CertificateHashData:
+    data = _obj(value, what)
+    return CertificateHashData(hash_algorithm=_text(data, "hash_algorithm", what),
+                               issuer_name_hash=_text(data, "issuer_name_hash", what),
+                               issuer_key_hash=_text(data, "issuer_key_hash", what),
+                               serial_number=_text(data, "serial_number", what))
+
+
+def _ca_type(value: str, what: str, table: Mapping[CaCertificateType, str] = _CA_TYPES) -> CaCertificateType:
+    for kind, name in table.items():
+        if name == value:
+            return kind
+    raise BusFormatError(f"{what}: certificate type {value!r} is not served")
+
+
+def _security_call(msg: object) -> Call:  # noqa: PLR0911 (one per message)
+    """The evse_security command of one of :mod:`messages.security`'s requests. Our OCPP rules
+    travel as extra arguments: max_installed, replace_signed_by_installed, keep_last_csms_root."""
+    def call(cmd: str, args: Mapping[str, object]) -> Call:
+        return Call(requirement="security", evse_id=0, cmd=cmd, args=args)
+    if isinstance(msg, GenerateCsr):
+        return call("generate_certificate_signing_request", {
+            "certificate_type": "CSMS", "country": msg.country, "organization": msg.organization,
+            "common": msg.common_name, "use_tpm": False})
+    if isinstance(msg, UpdateLeafCertificate):
+        return call("update_leaf_certificate", {"certificate_chain": msg.certificate_chain, "certificate_type": "CSMS"})
+    if isinstance(msg, InstallCaCertificate):
+        args: dict[str, object] = {"certificate": msg.certificate, "certificate_type": _CA_TYPES[msg.certificate_type],
+                                   "replace_signed_by_installed": msg.replace_signed_by_installed}
+        if msg.max_installed is not None:
+            args["max_installed"] = msg.max_installed
+        return call("install_ca_certificate", args)
+    if isinstance(msg, DeleteCertificate):
+        return call("delete_certificate", {"certificate_hash_data": _hash_data_to_everest(msg.hash_data),
+                                           "keep_last_csms_root": msg.keep_last_csms_root})
+    if isinstance(msg, GetInstalledCertificates):
+        return call("get_installed_certificates",
+                    {"certificate_types": [_CERT_TYPES[t] for t in msg.certificate_types]})
+    if isinstance(msg, VerifyCertificate):
+        return call("verify_certificate", {"certificate_chain": msg.certificate_chain,
+                                           "certificate_type": _CA_TYPES[msg.certificate_type]})
+    if isinstance(msg, GetLeafCertificateInfo):
+        return call("get_leaf_certificate_info", {"certificate_type": "CSMS", "encoding": "PEM",
+                                                  "include_ocsp": False})
+    raise TypeError(f"no command carries {type(msg).__name__}")
+
+
+def _security_from_everest(cmd: str, args: Mapping[str, Json], what: str) -> object:  # noqa: PLR0911
+    """The request an evse_security command stands for (the inverse of :func:`_security_call`).
+    Only CSMS leaf certificates are served; without our extra arguments the OCPP rules are off."""
+    if cmd in ("generate_certificate_signing_request", "update_leaf_certificate", "get_leaf_certificate_info") \
+            and _text(args, "certificate_type", what, "CSMS") != "CSMS":
+        raise BusFormatError(f"{what}: only the CSMS leaf certificate is served")
+    if cmd == "generate_certificate_signing_request":
+        return GenerateCsr(common_name=_text(args, "common", what), organization=_text(args, "organization", what),
+                           country=_text(args, "country", what, ""))
+    if cmd == "update_leaf_certificate":
+        return UpdateLeafCertificate(certificate_chain=_text(args, "certificate_chain", what))
+    if cmd == "install_ca_certificate":
+        max_installed = _get(args, "max_installed", what, None)
+        return InstallCaCertificate(certificate=_text(args, "certificate", what),
+                                    certificate_type=_ca_type(_text(args, "certificate_type", what), what),
+                                    max_installed=None if max_installed is None else _int_of(max_installed, what),
+                                    replace_signed_by_installed=_flag(args, "replace_signed_by_installed", what, False))
+    if cmd == "delete_certificate":
+        return DeleteCertificate(hash_data=_hash_data_from_everest(_get(args, "certificate_hash_data", what), what),
+                                 keep_last_csms_root=_flag(args, "keep_last_csms_root", what, False))
+    if cmd == "get_installed_certificates":
+        types = _list(_get(args, "certificate_types", what), what)
+        return GetInstalledCertificates(certificate_types=tuple(
+            _ca_type(t if isinstance(t, str) else "", what, _CERT_TYPES) for t in types))
+    if cmd == "verify_certificate":
+        return VerifyCertificate(certificate_chain=_text(args, "certificate_chain", what),
+                                 certificate_type=_ca_type(_text(args, "certificate_type", what), what))
+    return GetLeafCertificateInfo()
+
+
+def security_reply_to_everest(reply: object) -> Json:  # noqa: PLR0911 (one per reply)
+    """The result of an evse_security command, from our reply message. Our ``detail`` and the
+    leaf's serial number / common name / end travel as extra fields where EVerest's result is
+    an object; a plain-string result (install, delete, update_leaf, verify) carries only the value."""
+    if isinstance(reply, CsrGenerated):
+        return {"status": "Accepted", "csr": reply.csr} if reply.ok else {"status": "GenerationError",
+                                                                           "detail": reply.detail}
+    if isinstance(reply, (LeafCertificateUpdated, CaCertificateInstalled, CertificateDeleted)):
+        return reply.result.value
+    if isinstance(reply, CertificateVerified):
+        return _VALIDATION.get(reply.result, "Unknown")
+    if isinstance(reply, InstalledCertificates):
+        chain = [{"certificate_type": _CERT_TYPES[c.certificate_type],
+                  "certificate_hash_data": _hash_data_to_everest(c.hash_data)} for c in reply.certificates]
+        return {"status": "Accepted" if chain else "NotFound", "certificate_hash_data_chain": chain}
+    if isinstance(reply, LeafCertificateInfo):
+        if not reply.installed:
+            return {"status": "NotFound", "detail": reply.detail}
+        info: dict[str, object] = {"common_name": reply.common_name, "serial_number": reply.serial_number}
+        if reply.not_after is not None:
+            info["not_after"] = format_time(reply.not_after)
+        return {"status": "Accepted", "info": info}
+    raise TypeError(f"{type(reply).__name__} is no evse_security reply")
+
+
+def security_reply_from_everest(request: object, retval: Json) -> object:  # noqa: PLR0911 (one per request)
+    """Our reply to ``request`` from the result of its evse_security command."""
+    what = f"{_security_call(request).cmd} result"
+    if isinstance(request, GenerateCsr):
+        result = _obj(retval, what)
+        if _text(result, "status", what) == "Accepted":
+            return CsrGenerated(ok=True, csr=_text(result, "csr", what))
+        return CsrGenerated(ok=False, detail=_text(result, "detail", what, "") or _text(result, "status", what))
+    if isinstance(request, VerifyCertificate):
+        value = retval if isinstance(retval, str) else ""
+        if value not in _VALIDATION_BACK:
+            raise BusFormatError(f"{what}: unknown value {retval!r}")
+        result = _VALIDATION_BACK[value]
+        return CertificateVerified(result=result, detail="" if result is InstallResult.ACCEPTED else value)
+    if isinstance(request, (UpdateLeafCertificate, InstallCaCertificate)):
+        install = _enum(InstallResult, retval if isinstance(retval, str) else "", what)
+        reply = LeafCertificateUpdated if isinstance(request, UpdateLeafCertificate) else CaCertificateInstalled
+        return reply(result=install)  # type: ignore[arg-type]
+    if isinstance(request, DeleteCertificate):
+        return CertificateDeleted(result=_enum(DeleteResult, retval if isinstance(retval, str) else "", what))  # type: ignore[arg-type]
+    if isinstance(request, GetInstalledCertificates):
+        result = _obj(retval, what)
+        certificates = []
+        for entry in _list(_get(result, "certificate_hash_data_chain", what, ()), what):
+            entry = _obj(entry, what)
+            certificates.append(InstalledCertificate(
+                certificate_type=_ca_type(_text(entry, "certificate_type", what), what, _CERT_TYPES),
+                hash_data=_hash_data_from_everest(_get(entry, "certificate_hash_data", what), what)))
+        return InstalledCertificates(certificates=tuple(certificates))
+    if isinstance(request, GetLeafCertificateInfo):
+        result = _obj(retval, what)
+        if _text(result, "status", what) != "Accepted":
+            return LeafCertificateInfo(installed=False, detail=_text(result, "detail", what, "")
+                                       or _text(result, "status", what))
+        info = _obj(_get(result, "info", what), what)
+        return LeafCertificateInfo(installed=True, common_name=_text(info, "common_name", what, ""),
+                                   serial_number=_text(info, "serial_number", what, ""),
+                                   not_after=_time(info, "not_after", what) if "not_after" in info else None)
+    raise TypeError(f"{type(request).__name__} is no evse_security request")

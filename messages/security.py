@@ -3,8 +3,9 @@ timer of the Security actor.
 
 The OCPP side (:mod:`actors.security`) reaches the certificate store only through these. The
 embedded store is the :class:`actors.evse_security.EvseSecurity` actor, registered in the
-Directory under :data:`SECURITY_REQUIREMENT`; an MQTT proxy for an EVerest ``EvseSecurity``
-module can take that name later and answer the same messages.
+Directory under :data:`SECURITY_REQUIREMENT`; on an MQTT charger with a ``security`` connection,
+:class:`actors.remote_security.RemoteSecurity` takes that name and answers the same messages
+over the bus (``docs/mqtt-bus.md``, *Certificates*).
 
 | EVerest command | message → reply |
 |---|---|
@@ -20,8 +21,8 @@ Every one is sent with ``ask`` (each has a reply). Two fields are ours, not EVer
 they are OCPP rules that need the store's contents to be applied atomically:
 ``InstallCaCertificate.max_installed`` (CertificateStoreMaxLength) and
 ``InstallCaCertificate.replace_signed_by_installed`` (AdditionalRootCertificateCheck), and
-``DeleteCertificate.keep_last_csms_root`` (never leave a TLS link without a CSMS root). A proxy
-to a store without them applies them on the OCPP side or not at all.
+``DeleteCertificate.keep_last_csms_root`` (never leave a TLS link without a CSMS root). On the
+bus they travel as extra arguments; an EVerest store without them does not apply them.
 """
 
 from __future__ import annotations

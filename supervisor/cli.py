@@ -110,6 +110,9 @@ def _add_sim_command(commands: argparse._SubParsersAction) -> None:
     sim.add_argument("--log-file", default="", metavar="FILE",
                      help="the log the system uploads for upload_logs (default the charge point's message log "
                           "at the default MessageLogPath)")
+    sim.add_argument("--certs-path", default="", metavar="DIR",
+                     help="serve an implementation 'security' (evse_security) with a certificate store in DIR "
+                          "(default: none)")
 
     def one_line(message: str) -> NoReturn:
         sim.exit(EXIT_CONFIG, f"{sim.prog}: error: {message}\n")
@@ -222,7 +225,8 @@ def _sim(args: argparse.Namespace) -> int:
     (host, port) = args.mqtt
     return run_sim(SimSettings(host=host, port=port, evse_count=args.evses, module_id=args.module_id,
                                ocpp_module_id=args.ocpp_module_id, prefix=args.everest_prefix,
-                               system_path=args.system_path, log_file=args.log_file))
+                               system_path=args.system_path, log_file=args.log_file,
+                               certs_path=args.certs_path))
 
 
 def _replay(path: str) -> int:

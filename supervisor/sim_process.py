@@ -1,12 +1,15 @@
 """``ocpp-cp sim``: the simulated charger as its own process on the MQTT bus.
 
 Its own small actor system: a Directory, a clock (injectable, as everywhere) and a supervisor
-(:mod:`supervisor.runtime`) with three children, in start order:
+(:mod:`supervisor.runtime`) with three children (four with ``--certs-path``), in start order:
 
 * ``simulator``: the same :class:`actors.simulator.Simulator` the charge point embeds, unchanged;
 * ``system_transfers``: the same :class:`actors.system_transfers.SystemTransfers` the charge
   point embeds, for the system's firmware and log transfers (files under ``--system-path``; an
   upload packs ``--log-file``);
+* ``security`` (only with ``--certs-path``): the same :class:`actors.evse_security.EvseSecurity`
+  certificate store the charge point embeds, on the files under ``--certs-path``, for the
+  ``security`` implementation (EVerest's evse_security);
 * ``bridge``: :class:`actors.sim_bridge.SimBridge`, the bus edge, also registered as
   ``evse/1..N`` and ``auth``, the names the Simulator tells (so it needs no change).
 
@@ -33,7 +36,9 @@ from typing import TYPE_CHECKING, Any
 import pykka
 
 from actors.base import ActorContext, Directory
+from actors.certificates import CERTS_PATH_KEY
 from actors.clock import SystemClock
+from actors.evse_security import EvseSecurity
 from actors.sim_bridge import BusStatus, GetBusStatus, SimBridge
 from actors.simulator import Simulator
 from actors.system_transfers import SystemTransfers
@@ -54,7 +59,7 @@ log = logging.getLogger("ocpp_cp.sim")
 
 FLAGS = SupFlags(intensity=3, period=5.0)
 """As the charge point's: systemd (or whoever started us) is the next level up."""
-SIMULATOR, BRIDGE, SYSTEM = "simulator", "bridge", "system_transfers"
+SIMULATOR, BRIDGE, SYSTEM, SECURITY = "simulator", "bridge", "system_transfers", "security"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,12 +83,18 @@ class SimSettings:
     log_file: str = ""
     """The log that upload_logs packs (``--log-file``); empty: the module option default,
     ``<MessageLogPath>/<ChargePointId>.log`` of the embedded default config."""
+    certs_path: str = ""
+    """The certificate store of the ``security`` implementation (``--certs-path``); empty: the
+    simulator serves no ``security`` implementation."""
 
 
-def sim_charge_point_config(evse_count: int) -> ChargePointConfig:
-    """The embedded default charge point config, for the three keys the Simulator reads."""
+def sim_charge_point_config(evse_count: int, certs_path: str = "") -> ChargePointConfig:
+    """The embedded default charge point config, for the three keys the Simulator reads (and
+    ``Internal.CertsPath``, the store EvseSecurity uses, when ``certs_path`` is given)."""
     profiles: dict[str, Any] = json.loads(DEFAULT_CHARGE_POINT_CONFIG.read_text(encoding="utf-8"))
     profiles.setdefault("Core", {})["NumberOfConnectors"] = evse_count
+    if certs_path:
+        profiles.setdefault("Internal", {})[CERTS_PATH_KEY] = str(Path(certs_path).resolve())
     config_schema.apply_defaults(load_schema(), profiles)
     return ChargePointConfig(profiles=profiles, base_path=DEFAULT_CHARGE_POINT_CONFIG,
                              user_config_path=Path(os.devnull))
@@ -97,7 +108,7 @@ class SimProcess:
         self.directory = Directory()
         self.ctx = ActorContext(clock=clock or SystemClock(), directory=self.directory,
                                 options=load_module_config(None, [f"EvseCount={settings.evse_count}"]),
-                                config=LiveConfig(sim_charge_point_config(settings.evse_count)))
+                                config=LiveConfig(sim_charge_point_config(settings.evse_count, settings.certs_path)))
         self._flags = flags
         self._supervisor: pykka.ActorRef[Any] | None = None
         self.finished = threading.Event()
@@ -108,6 +119,8 @@ class SimProcess:
     def child_specs(self) -> tuple[ChildSpec, ...]:
         s = self.settings
         aliases = (*(f"evse/{i}" for i in range(1, s.evse_count + 1)), "auth")
+        security = (ChildSpec(id=SECURITY, start=partial(EvseSecurity.start, self.ctx, SECURITY)),) \
+            if s.certs_path else ()
         return (
             ChildSpec(id=SIMULATOR, start=partial(Simulator.start, self.ctx, SIMULATOR, evse_count=s.evse_count,
                                                   meter_interval=s.meter_interval)),
@@ -115,10 +128,12 @@ class SimProcess:
                                                directory=s.system_path or str(Path(tempfile.gettempdir())
                                                                               / f"ocpp-cp-{s.module_id}" / "system"),
                                                log_file=s.log_file or None)),
+            *security,
             ChildSpec(id=BRIDGE, start=partial(SimBridge.start, self.ctx, BRIDGE, evse_count=s.evse_count,
                                                host=s.host, port=s.port, module_id=s.module_id,
                                                ocpp_module_id=s.ocpp_module_id, prefix=s.prefix,
-                                               simulator=SIMULATOR, aliases=aliases, system=SYSTEM)),
+                                               simulator=SIMULATOR, aliases=aliases, system=SYSTEM,
+                                               security=SECURITY if s.certs_path else "")),
         )
 
     def start(self, timeout: float = 30.0) -> SimProcess:

@@ -12,8 +12,9 @@ simulator (``docs/mqtt-bus.md``): RemoteModules takes the simulator's place unde
 ``evse_manager`` (the EVSE managers, system, reservation, auth and energy sinks on the bus),
 ProvidedInterfaces serves our implementations, RemoteDataTransfer is the data_transfer
 requirement when one is connected, RemoteSystem takes the embedded SystemTransfers' name
-(``system_transfers``: firmware and log transfers) when a system module is connected, and the
-bus itself starts after those (what it receives has somewhere to go) and before everyone who
+(``system_transfers``: firmware and log transfers) when a system module is connected,
+RemoteSecurity takes the embedded certificate store's name (``requirement/security``) when a
+security module is connected (:mod:`supervisor.security_tree`), and the bus itself starts after those (what it receives has somewhere to go) and before everyone who
 calls through them.
 """
 
@@ -146,6 +147,8 @@ def child_specs(ctx: ActorContext, *, evse_manager: tuple[type[SupervisedActor],
     the bus actors in the simulator's place."""
     evse_count = int(ctx.options["EvseCount"])
     manager, charger_side, remote_system = _charger_side(ctx, evse_count, evse_manager)
+    remote_security = manager == EVSE_MANAGER_ON_BUS and bool(
+        everest.resolve_connections(ctx.options["Connections"], evse_count).get("security"))
     wired = {"evse_manager": manager}
     actors: list[tuple[str, type[SupervisedActor], dict[str, Any]]] = [
         ("persistence", Persistence, {}),
@@ -157,7 +160,7 @@ def child_specs(ctx: ActorContext, *, evse_manager: tuple[type[SupervisedActor],
         ("schedule_publisher", SchedulePublisher, {"evse_count": evse_count, **wired}),
         ("data_transfer", DataTransfer, {}),
         *((f"evse/{i}", Evse, {"evse_id": i, **wired}) for i in range(1, evse_count + 1)),
-        *security_children(),
+        *security_children(remote=remote_security),
         *(() if remote_system else [(SYSTEM_TRANSFERS, SystemTransfers, {})]),
         ("firmware", Firmware, {"evse_count": evse_count, **wired}),
         ("csms", CsmsConnection, {"routes": ROUTES,
