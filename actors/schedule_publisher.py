@@ -80,6 +80,8 @@ class SchedulePublisher(SupervisedActor):
         self._csms, self._persistence, self._manager = csms, persistence, evse_manager
         self._installed: tuple[InstalledProfile, ...] = ()
         self._transactions: dict[int, tuple[datetime, int | None]] = {}
+        self._sent: dict[int, tuple[Any, ...]] = {}
+        """Connector → the shape of the schedule it was last sent (see :func:`_shape`)."""
         """Connector → (start, CSMS transaction id once known) of its running transaction."""
 
     def started(self) -> None:
@@ -187,7 +189,7 @@ class SchedulePublisher(SupervisedActor):
         self._publish()
 
     def _on_publish_due(self, _msg: PublishDue) -> None:
-        self._publish()
+        self._publish(everything=True)
 
     def _on_get_schedules(self, _msg: GetChargingSchedules) -> ChargingSchedules:
         return ChargingSchedules(schedules=self._round())
@@ -213,12 +215,22 @@ class SchedulePublisher(SupervisedActor):
                                        unit=str(self.ctx.options["RequestCompositeScheduleUnit"]),
                                        transactions=self._starts(), settings=self._settings())
 
-    def _publish(self) -> None:
+    def _publish(self, *, everything: bool = False) -> None:
+        """Limits to each EVSE whose schedule changed, and the schedules on the bus if any did;
+        every one of them on the periodic round (``everything``), which also renews their window.
+        A wave of 128 transaction starts with no profiles then sends nothing, not 128 x 128."""
         schedules = self._round()
+        changed = False
         for schedule in schedules:
+            shape = _shape(schedule)
+            if not everything and self._sent.get(schedule.connector_id) == shape:
+                continue
+            self._sent[schedule.connector_id] = shape
+            changed = True
             if schedule.connector_id > 0:
                 self.tell(self._manager, ExternalLimits(evse_id=schedule.connector_id, schedule=schedule))
-        self.publish(ChargingSchedules(schedules=schedules))
+        if changed or everything:
+            self.publish(ChargingSchedules(schedules=schedules))
 
     def _store(self, table: tuple[InstalledProfile, ...], *, deleted: Iterable[int] = (),
                added: Iterable[InstalledProfile] = ()) -> None:
@@ -227,3 +239,11 @@ class SchedulePublisher(SupervisedActor):
             StoredChargingProfile(connector_id=p.connector_id, profile=p.profile.to_wire()) for p in added)))
         self._installed = table
 
+
+def _shape(schedule: Any) -> tuple[Any, ...]:
+    """What makes two schedules the same limit: a single period is the same whenever it starts;
+    periods that change over time are the same only from the same start."""
+    periods = tuple((p.start_period, p.limit, p.number_phases) for p in schedule.periods)
+    if len(periods) == 1:
+        return (schedule.unit, periods[0][1:])
+    return (schedule.unit, schedule.start, periods)

@@ -69,6 +69,7 @@ class Mosquitto:
         self.config.write_text("\n".join((
             f"listener {self.port} 127.0.0.1",
             "allow_anonymous true",
+            "set_tcp_nodelay true",  # as deploy/mosquitto.conf: no Nagle delay on small QoS 2 packets
             "persistence true",
             f"persistence_location {self.directory}/",
             "autosave_interval 1",
