@@ -50,6 +50,11 @@ def _check_summary(what: str, summary: dict[str, Any], n: int) -> None:
     assert summary["min_ms"] <= summary["median_ms"] <= summary["p99_ms"] <= summary["max_ms"], what
 
 
+COUNTS_THAT_MAY_BE_ZERO = (".set_external_limits_not_sent", "set_external_limits_not_sent_per_start_wave")
+"""Counts of calls the charge point made and the bench refused: none, now that the schedule
+publisher sends only changed schedules (a wave of starts used to send 128 x 128)."""
+
+
 def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "bus.json"
     assert _load_benchmark().main(["--quick", "--json", str(out)]) == 0
@@ -68,6 +73,9 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     numbers = _figures({"round_trips": trips, "sessions": sessions, "nodelay_gain": figures["nodelay_gain"]})
     assert len(numbers) > 100
     for where, value in numbers:
+        if where.endswith(COUNTS_THAT_MAY_BE_ZERO):
+            assert math.isfinite(value) and value >= 0, f"{where} = {value!r}"
+            continue
         assert math.isfinite(value) and value > 0, f"{where} = {value!r}"
 
     assert set(figures["round_trips"]) == {"shipped", "nodelay"}
@@ -87,6 +95,6 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
         summary = s[mode]
         assert (summary["start_events"], summary["stop_events"], summary["burst_events"]) == (384, 256, 640), mode
         assert len(s["runs"][mode]) == 1
-    # The charge point's set_external_limits at every transaction start, counted while not connected.
-    assert s["bus"]["set_external_limits_not_sent_per_start_wave"] > 0
+    # No schedule changes in a wave of starts without profiles: no set_external_limits at all.
+    assert s["bus"]["set_external_limits_not_sent_per_start_wave"] == 0
     assert set(s["raw_flood_messages_per_s"]) == {"shipped", "nodelay"}
