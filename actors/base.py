@@ -20,7 +20,7 @@ from actors.trace import NO_TRACE, TracedTarget
 from messages.lifecycle import ChildExited, ExitReason, InjectCrash, Ping, Pong
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from actors.clock import Clock, TimerHandle
     from actors.transport import Transport
@@ -176,6 +176,19 @@ class SupervisedActor(pykka.ThreadingActor):
 
     def tell(self, name: str, message: object) -> bool:
         return self.ctx.directory.tell(name, message)
+
+    def ask_each(self, names: Iterable[str], message: object, timeout: float = 5.0) -> list[Any]:
+        """Ask every named actor at once and wait for all; the replies of those that answered
+        within ``timeout`` (an actor not running, or too slow, is logged and left out)."""
+        futures = [(name, ref.ask(message, block=False)) for name in names
+                   if (ref := self.ctx.directory.get(name)) is not None]
+        replies = []
+        for name, future in futures:
+            try:
+                replies.append(future.get(timeout=timeout))
+            except (pykka.Timeout, pykka.ActorDeadError):
+                self.log.warning("%s did not answer %s", name, type(message).__name__)
+        return replies
 
     def publish(self, event: object) -> None:
         self.ctx.directory.publish(event)

@@ -23,9 +23,7 @@ after a reboot the EVSEs' first events find no Firmware actor yet and are logged
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import pykka
+from typing import TYPE_CHECKING, Any
 
 from messages.evse_manager import EnableDisable
 from messages.persistence import GetAvailability
@@ -33,6 +31,7 @@ from messages.station import EvseStateChanged, GetEvseState
 
 if TYPE_CHECKING:
     import logging
+    from collections.abc import Iterable
 
     from actors.base import ActorContext
 
@@ -55,6 +54,7 @@ class EvseHold:
 
     if TYPE_CHECKING:  # what the Firmware actor (a SupervisedActor) provides
         def tell(self, name: str, message: object) -> bool: ...
+        def ask_each(self, names: Iterable[str], message: object, timeout: float = 5.0) -> list[Any]: ...
         def _install_when_ready(self) -> None: ...
 
     def _init_hold(self) -> None:
@@ -68,15 +68,7 @@ class EvseHold:
         """Each EVSE's last status while we hold them."""
 
     def _evse_states(self) -> list[EvseStateChanged]:
-        futures = [ref.ask(GetEvseState(), block=False) for i in range(1, self._evse_count + 1)
-                   if (ref := self.ctx.directory.get(f"evse/{i}")) is not None]
-        states = []
-        for future in futures:
-            try:
-                states.append(future.get(timeout=ASK_TIMEOUT_S))
-            except (pykka.Timeout, pykka.ActorDeadError):
-                self.log.warning("an EVSE did not tell its state before the firmware installation")
-        return states
+        return self.ask_each((f"evse/{i}" for i in range(1, self._evse_count + 1)), GetEvseState(), ASK_TIMEOUT_S)
 
     def _hold(self) -> None:
         """Disable every free EVSE now, the busy ones when their transactions are over."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-import pykka
 
 from actors.base import SupervisedActor
 from messages.csms import CallReceived, SendCallResult
@@ -84,15 +83,7 @@ class ResetSequence(SupervisedActor):
         self._wait_timer = self.after(wait, ResetWaitOver())
 
     def _evse_states(self) -> list[EvseStateChanged]:
-        futures = [ref.ask(GetEvseState(), block=False) for i in range(1, self._evse_count + 1)
-                   if (ref := self.ctx.directory.get(f"evse/{i}")) is not None]
-        states = []
-        for future in futures:
-            try:
-                states.append(future.get(timeout=ASK_TIMEOUT_S))
-            except (pykka.Timeout, pykka.ActorDeadError):
-                self.log.warning("an EVSE did not tell its state before the reset")
-        return states
+        return self.ask_each((f"evse/{i}" for i in range(1, self._evse_count + 1)), GetEvseState(), ASK_TIMEOUT_S)
 
     def _on_evse_state(self, msg: EvseStateChanged) -> None:
         if self._kind is None or msg.evse_id not in self._stopping:
