@@ -5,7 +5,7 @@ DataTransferRequest and waits (an ``ask``, at most 5 s) for a DataTransferResult
 DataTransfer.req it does not handle itself. Answering that ask means waiting for a CmdResult,
 which a mailbox cannot deliver while its handler runs; so this small actor exists only when
 ``Connections`` names a data_transfer connection, and waits on a future the bus completes
-(``BusCall.waiter``). Blocking here blocks nobody else: the EVSE traffic goes through
+(:func:`actors.bus_wait.call_and_wait`). Blocking here blocks nobody else: the EVSE traffic goes through
 RemoteModules.
 
 Answers (ask): DataTransferRequest → DataTransferResult; a call that fails (timeout, an
@@ -17,11 +17,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-import pykka
-
 from actors.base import SupervisedActor
+from actors.bus_wait import RemoteCallError, call_and_wait
 from messages import everest
-from messages.bus import BusCall, BusCallFailed
 from messages.data_transfer import DataTransferRequest, DataTransferResult
 
 if TYPE_CHECKING:
@@ -29,14 +27,7 @@ if TYPE_CHECKING:
 
     from actors.base import ActorContext
 
-__all__ = ["WAIT_S", "RemoteDataTransfer", "RemoteDataTransferError"]
-
-WAIT_S = 4.5
-"""Real seconds to wait for the bus: less than DataTransfer's 5 s ask, so the log says why."""
-
-
-class RemoteDataTransferError(RuntimeError):
-    """The module on the bus gave no usable answer."""
+__all__ = ["RemoteDataTransfer"]
 
 
 class RemoteDataTransfer(SupervisedActor):
@@ -49,16 +40,8 @@ class RemoteDataTransfer(SupervisedActor):
         self._bus = bus
 
     def _on_request(self, msg: DataTransferRequest) -> DataTransferResult:
-        waiter: pykka.ThreadingFuture[object] = pykka.ThreadingFuture()
-        if not self.tell(self._bus, BusCall(call=everest.call_for(msg), waiter=waiter, correlation=msg.vendor_id)):
-            raise RemoteDataTransferError("the MQTT bus is not running")
+        retval = call_and_wait(self.tell, self._bus, everest.call_for(msg), correlation=msg.vendor_id)
         try:
-            outcome = waiter.get(timeout=WAIT_S)
-        except pykka.Timeout:
-            raise RemoteDataTransferError(f"no result for data_transfer within {WAIT_S:g} s") from None
-        if isinstance(outcome, BusCallFailed):
-            raise RemoteDataTransferError(outcome.message)
-        try:
-            return everest.data_transfer_result_from_everest(outcome.retval)  # type: ignore[attr-defined]
+            return everest.data_transfer_result_from_everest(retval)
         except everest.BusFormatError as e:
-            raise RemoteDataTransferError(f"unreadable data_transfer result: {e.reason}") from None
+            raise RemoteCallError(f"unreadable data_transfer result: {e.reason}") from None

@@ -10,7 +10,7 @@ and get the same replies. Each request becomes one of EVerest's evse_security co
 
 Answering an ask means waiting for a CmdResult, which a mailbox cannot deliver while its
 handler runs; so, like RemoteDataTransfer, it waits on a future the bus completes
-(``BusCall.waiter``), at most :data:`WAIT_S`: less than the askers' 5 s, so the log says why.
+(:func:`actors.bus_wait.call_and_wait`), less than the askers' 5 s, so the log says why.
 A call that fails (timeout, an error result, an unreadable result, the bus not running)
 raises; the asker answers the CSMS Failed / Rejected and logs why, as when the embedded store fails.
 
@@ -24,11 +24,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-import pykka
-
 from actors.base import SupervisedActor
+from actors.bus_wait import RemoteCallError, call_and_wait
 from messages import everest
-from messages.bus import BusCall, BusCallFailed
 from messages.security import (
     DeleteCertificate,
     GenerateCsr,
@@ -44,14 +42,7 @@ if TYPE_CHECKING:
 
     from actors.base import ActorContext
 
-__all__ = ["WAIT_S", "RemoteSecurity", "RemoteSecurityError"]
-
-WAIT_S = 4.5
-"""Real seconds to wait for the bus: less than the askers' 5 s (Security's STORE_TIMEOUT_S)."""
-
-
-class RemoteSecurityError(RuntimeError):
-    """The security module on the bus gave no usable answer."""
+__all__ = ["RemoteSecurity"]
 
 
 class RemoteSecurity(SupervisedActor):
@@ -73,18 +64,10 @@ class RemoteSecurity(SupervisedActor):
 
     def _on_request(self, msg: object) -> object:
         call = everest.call_for(msg)
-        waiter: pykka.ThreadingFuture[object] = pykka.ThreadingFuture()
-        if not self.tell(self._bus, BusCall(call=call, waiter=waiter, correlation=call.cmd)):
-            raise RemoteSecurityError("the MQTT bus is not running")
+        retval = call_and_wait(self.tell, self._bus, call, correlation=call.cmd)
         try:
-            outcome = waiter.get(timeout=WAIT_S)
-        except pykka.Timeout:
-            raise RemoteSecurityError(f"no result for {call.cmd} within {WAIT_S:g} s") from None
-        if isinstance(outcome, BusCallFailed):
-            raise RemoteSecurityError(outcome.message)
-        try:
-            reply = everest.security_reply_from_everest(msg, outcome.retval)  # type: ignore[attr-defined]
+            reply = everest.security_reply_from_everest(msg, retval)
         except everest.BusFormatError as e:
-            raise RemoteSecurityError(f"unreadable {call.cmd} result: {e.reason}") from None
+            raise RemoteCallError(f"unreadable {call.cmd} result: {e.reason}") from None
         self.log.debug("%s answered %s", call.cmd, reply)
         return reply
