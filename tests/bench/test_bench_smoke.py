@@ -5,7 +5,6 @@ No timing is asserted (the machine is noisy); only that each measure produced po
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -13,18 +12,11 @@ from typing import Any
 
 import pytest
 
+from bench.smoke import load_benchmark
+
 pytestmark = pytest.mark.timeout(120)
 
 SUMMARY_KEYS = {"n", "median_ms", "p99_ms", "min_ms", "max_ms"}
-
-
-def _load_runner() -> Any:
-    path = Path(__file__).with_name("run.py")
-    spec = importlib.util.spec_from_file_location("ocpp_cp_bench_run", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _check_summary(what: str, summary: dict[str, Any]) -> None:
@@ -38,7 +30,7 @@ def _check_summary(what: str, summary: dict[str, Any]) -> None:
 
 def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    assert _load_runner().main(["--quick", "--json", str(out)]) == 0
+    assert load_benchmark("run.py").main(["--quick", "--json", str(out)]) == 0
     figures = json.loads(out.read_text())
 
     assert {"meta", "startup", "import_floor", "import_ours", "in_process_boot", "heartbeat",
